@@ -1,0 +1,1 @@
+"""Command-line front end for longvid (installed as the ``longvid_cli`` package)."""

@@ -1,0 +1,5 @@
+"""``python -m longvid_cli``: the same as the ``longvid`` command."""
+
+from longvid_cli.app import main
+
+main()

@@ -1,0 +1,62 @@
+"""The ``longvid`` command: a typer app whose commands live in sibling modules."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from typing import Annotated
+
+import typer
+from longvid_cli import scenes
+from longvid_cli.runner import EXIT_FAILED, debug_enabled, report_error
+
+from longvid import __version__
+from longvid.errors import LongvidError
+
+app = typer.Typer(
+    name="longvid",
+    help="Answer questions about long videos: shots, captions, a searchable memory, cited answers.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.command("scenes")(scenes.scenes)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"longvid {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """longvid: ask questions about long videos."""
+
+
+def main() -> None:
+    """Console entry point. Unexpected errors become one line (traceback with LONGVID_DEBUG=1)."""
+    try:
+        app()
+    except LongvidError as exc:
+        if debug_enabled():
+            raise
+        report_error(exc.what, exc.fix)
+        sys.exit(EXIT_FAILED)
+    except Exception as exc:  # the last line of defence: no traceback for users
+        if debug_enabled():
+            traceback.print_exc()
+        else:
+            report_error(
+                f"unexpected {type(exc).__name__}: {exc}",
+                "rerun with LONGVID_DEBUG=1 and report it",
+            )
+        sys.exit(EXIT_FAILED)

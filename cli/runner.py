@@ -1,0 +1,100 @@
+"""What every command shares: reading video arguments, reporting errors, exit codes, progress."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+import typer
+
+from longvid.errors import LongvidError
+
+T = TypeVar("T")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def debug_enabled() -> bool:
+    """True when LONGVID_DEBUG asks for tracebacks."""
+    return os.environ.get("LONGVID_DEBUG", "") not in ("", "0")
+
+
+def expand_videos(videos: list[str]) -> list[str]:
+    """Return the video paths; a single ``-`` means one path per line on stdin."""
+    if videos == ["-"]:
+        paths = [line.strip() for line in sys.stdin if line.strip()]
+        if not paths:
+            report_error(
+                "no video paths on stdin", "pipe one path per line, e.g. ls *.mp4 | longvid …"
+            )
+            raise typer.Exit(EXIT_USAGE)
+        return paths
+    if "-" in videos:
+        report_error("'-' must be the only video argument", "pass paths or '-', not both")
+        raise typer.Exit(EXIT_USAGE)
+    return videos
+
+
+def report_error(what: str, fix: str = "") -> None:
+    """Print one ``error: <what> — <fix>`` line on stderr."""
+    typer.echo(f"error: {what} — {fix}" if fix else f"error: {what}", err=True)
+
+
+class Batch:
+    """Runs one piece of work per input; a failure is reported and the others still run."""
+
+    def __init__(self) -> None:
+        self.failures = 0
+
+    def run(self, items: list[str], work: Callable[[str], T]) -> Iterator[tuple[str, T]]:
+        """Yield (item, result) for each item whose work succeeded."""
+        for item in items:
+            try:
+                result = work(item)
+            except LongvidError as exc:
+                if debug_enabled():
+                    traceback.print_exc()
+                report_error(exc.what, exc.fix)
+                self.failures += 1
+                continue
+            yield item, result
+
+    def exit(self) -> None:
+        """Exit 1 if any input failed."""
+        if self.failures:
+            raise typer.Exit(EXIT_FAILED)
+
+
+@contextmanager
+def progress_bar(
+    desc: str, total: float, quiet: bool, unit: str = "s"
+) -> Iterator[Callable[[float, float], None]]:
+    """A tqdm bar on stderr (hidden with --quiet or when stderr is not a terminal).
+
+    Yields a callback ``update(done, total)`` in the library's progress convention.
+    """
+    from tqdm import tqdm
+
+    bar = tqdm(
+        total=round(total, 1),
+        desc=desc,
+        unit=unit,
+        file=sys.stderr,
+        disable=quiet or not sys.stderr.isatty(),
+        leave=False,
+        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f}{unit} [{elapsed}<{remaining}]",
+    )
+
+    def update(done: float, total_now: float) -> None:
+        bar.total = round(max(total_now, done), 1)
+        bar.n = round(done, 1)
+        bar.refresh()
+
+    try:
+        yield update
+    finally:
+        bar.close()

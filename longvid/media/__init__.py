@@ -1,0 +1,1 @@
+"""Media layer: probe containers, detect shots, sample frames. Knows nothing of models."""

@@ -1,0 +1,14 @@
+"""Timestamp formatting shared by the library and the CLI."""
+
+from __future__ import annotations
+
+
+def hms(seconds: float, decimals: int = 0) -> str:
+    """Format seconds as ``hh:mm:ss`` (or ``hh:mm:ss.s`` with ``decimals=1``)."""
+    scale = 10**decimals
+    total = round(max(seconds, 0.0) * scale)
+    whole, frac = divmod(total, scale)
+    h, rest = divmod(whole, 3600)
+    m, s = divmod(rest, 60)
+    text = f"{h:02d}:{m:02d}:{s:02d}"
+    return f"{text}.{frac:0{decimals}d}" if decimals else text

@@ -1,0 +1,64 @@
+"""Test media made on the fly with ffmpeg (lavfi sources) and PyAV. Nothing is downloaded."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+# Visually distinct lavfi sources; consecutive ones make hard cuts.
+SOURCES = ("testsrc", "smptebars", "rgbtestsrc", "pal100bars", "testsrc2", "yuvtestsrc")
+
+
+def ffmpeg(*args: str) -> None:
+    """Run ffmpeg quietly; fail the test with its stderr if it fails."""
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is not installed")
+    done = subprocess.run(["ffmpeg", "-v", "error", "-y", *args], capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"ffmpeg failed: {done.stderr}")
+
+
+def shots_video(
+    path: Path,
+    lengths: list[float],
+    fps: int = 25,
+    size: str = "320x240",
+    audio: bool = False,
+    extra: tuple[str, ...] = (),
+) -> Path:
+    """A video of hard cuts: shot i lasts lengths[i] seconds. Cuts at the running sums."""
+    inputs: list[str] = []
+    for i, length in enumerate(lengths):
+        source = SOURCES[i % len(SOURCES)]
+        inputs += ["-f", "lavfi", "-i", f"{source}=size={size}:rate={fps}:duration={length}"]
+    graph = "".join(f"[{i}]" for i in range(len(lengths))) + f"concat=n={len(lengths)}:v=1:a=0[v]"
+    args = [*inputs]
+    maps = ["-map", "[v]"]
+    if audio:
+        args += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={sum(lengths)}"]
+        maps += ["-map", f"{len(lengths)}:a", "-c:a", "aac"]
+    ffmpeg(
+        *args,
+        "-filter_complex",
+        graph,
+        *maps,
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        *extra,
+        str(path),
+    )
+    return path
+
+
+def cut_times(lengths: list[float]) -> list[float]:
+    """The cut times of ``shots_video(lengths)``."""
+    times, total = [], 0.0
+    for length in lengths[:-1]:
+        total += length
+        times.append(round(total, 6))
+    return times
