@@ -1,0 +1,1 @@
+"""Model layer: small interfaces, backends loaded lazily, and a registry that maps specs to them."""

@@ -1,0 +1,99 @@
+"""The model interfaces: one abstract method each. Backends live in sibling modules."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from longvid.media.frames import Frame
+
+Message = dict[str, Any]
+"""A chat message: ``{"role": "system"|"user"|"assistant", "content": str}``."""
+
+
+@dataclass(frozen=True)
+class TimedText:
+    """Text shown or spoken from ``start`` to ``end`` seconds (a transcript line, a subtitle, OCR)."""
+
+    start: float
+    end: float
+    text: str
+
+
+@dataclass(frozen=True)
+class CaptionRequest:
+    """One chunk to describe: its span, its frames (with times) and the text around them."""
+
+    start: float
+    end: float
+    frames: Sequence[Frame]
+    transcript: Sequence[TimedText] = ()
+    screen_text: Sequence[TimedText] = ()
+    instruction: str | None = None
+
+
+@dataclass
+class ModelInfo:
+    """What a loaded model is, for the store and for ``--json`` output."""
+
+    spec: str
+    backend: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class Captioner(ABC):
+    """A video LLM that describes chunks of frames."""
+
+    info: ModelInfo
+    max_frames: int
+    """How many frames one request may carry (from the model's context, capped by the user)."""
+
+    @abstractmethod
+    def caption(self, requests: Sequence[CaptionRequest]) -> list[str]:
+        """One caption per request, in order."""
+
+
+class ChatModel(ABC):
+    """An LLM that answers chat messages."""
+
+    info: ModelInfo
+
+    @abstractmethod
+    def chat(self, messages: Sequence[Message], json_schema: dict[str, Any] | None = None) -> str:
+        """The assistant's reply. With ``json_schema``, the reply is JSON meant to match it."""
+
+
+class Transcriber(ABC):
+    """Speech to timestamped text."""
+
+    info: ModelInfo
+
+    @abstractmethod
+    def transcribe(self, audio: np.ndarray, sample_rate: int = 16_000) -> list[TimedText]:
+        """Segments of speech in mono float32 ``audio``, timed in seconds from its start."""
+
+
+class Embedder(ABC):
+    """Texts to unit-length vectors for similarity search."""
+
+    info: ModelInfo
+    dimension: int
+
+    @abstractmethod
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """A float32 array of shape (len(texts), dimension), each row L2-normalised."""
+
+
+class TextReader(ABC):
+    """On-screen text recognition (OCR)."""
+
+    info: ModelInfo
+
+    @abstractmethod
+    def read(self, image: np.ndarray) -> list[str]:
+        """Lines of text found in an RGB image, top to bottom."""

@@ -1,0 +1,142 @@
+"""Any OpenAI-compatible server (vLLM, SGLang, Ollama, llama.cpp server) as captioner or chat model.
+
+The official ``openai`` client does the HTTP work: timeouts, retries with exponential backoff on
+429 / 5xx / connection errors (honouring Retry-After). Captioning keeps several requests in flight.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from longvid.errors import LongvidError
+from longvid.models.base import CaptionRequest, Captioner, ChatModel, Message, ModelInfo
+from longvid.models.prompts import CAPTION_INSTRUCTION, interleaved, span_line, stamp
+from longvid.models.specs import ModelSpec
+
+
+class ServerError(LongvidError):
+    """The server failed, timed out, or sent a reply that cannot be used."""
+
+
+def _client(spec: ModelSpec, timeout: float, retries: int) -> Any:
+    try:
+        import openai
+    except ImportError:  # pragma: no cover - openai is a core dependency
+        from longvid.errors import MissingDependencyError
+
+        raise MissingDependencyError("openai", "server") from None
+    return openai.OpenAI(
+        base_url=spec.base_url,
+        api_key=os.environ.get("OPENAI_API_KEY") or "not-needed",
+        timeout=timeout,
+        max_retries=retries,
+    )
+
+
+def _complete(client: Any, spec: ModelSpec, messages: list[dict[str, Any]], **extra: Any) -> str:
+    """One chat completion; every failure becomes a one-line ServerError."""
+    import openai
+
+    where = f"{spec.base_url} (model {spec.name})"
+    try:
+        reply = client.chat.completions.create(model=spec.name, messages=messages, **extra)
+    except openai.APITimeoutError:
+        raise ServerError(f"{where} timed out", "check the server, or raise --timeout") from None
+    except openai.APIConnectionError:
+        raise ServerError(f"cannot reach {where}", "start the server or fix the URL") from None
+    except openai.APIStatusError as exc:
+        raise ServerError(
+            f"{where} answered HTTP {exc.status_code}: {_short(exc.message)}",
+            "check the model name and the server log",
+        ) from None
+    except (openai.APIResponseValidationError, ValueError):
+        raise ServerError(f"{where} sent a malformed reply", "check that it speaks the OpenAI API") from None
+    try:
+        text = reply.choices[0].message.content
+    except (AttributeError, IndexError, TypeError):
+        text = None
+    if not isinstance(text, str):
+        raise ServerError(f"{where} sent a reply with no text", "check that it speaks the OpenAI API")
+    return text.strip()
+
+
+def _short(text: str, limit: int = 160) -> str:
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def jpeg_data_url(image: Any, quality: int = 85) -> str:
+    """An RGB array as a ``data:image/jpeg;base64,...`` URL."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="JPEG", quality=quality)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+class OpenAIChat(ChatModel):
+    """Chat through an OpenAI-compatible ``/chat/completions`` endpoint."""
+
+    def __init__(self, spec: ModelSpec, timeout: float = 120.0, retries: int = 3) -> None:
+        self.spec = spec
+        self.client = _client(spec, timeout, retries)
+        self.info = ModelInfo(str(spec), "openai")
+
+    def chat(self, messages: Sequence[Message], json_schema: dict[str, Any] | None = None) -> str:
+        extra: dict[str, Any] = {"temperature": 0.0}
+        if json_schema is not None:
+            extra["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "answer", "schema": json_schema},
+            }
+        return _complete(self.client, self.spec, [dict(m) for m in messages], **extra)
+
+
+class OpenAICaptioner(Captioner):
+    """Captions chunks on a server: frames go as base64 JPEG ``image_url`` parts with their times."""
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        max_frames: int = 16,
+        timeout: float = 300.0,
+        retries: int = 3,
+        concurrency: int = 4,
+        max_tokens: int = 400,
+    ) -> None:
+        self.spec = spec
+        self.client = _client(spec, timeout, retries)
+        self.max_frames = max_frames
+        self.concurrency = max(1, concurrency)
+        self.max_tokens = max_tokens
+        self.info = ModelInfo(str(spec), "openai", {"max_frames": max_frames})
+
+    def caption(self, requests: Sequence[CaptionRequest]) -> list[str]:
+        if len(requests) <= 1 or self.concurrency == 1:
+            return [self._caption_one(r) for r in requests]
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            return list(pool.map(self._caption_one, requests))
+
+    def _caption_one(self, request: CaptionRequest) -> str:
+        messages = [{"role": "user", "content": self.content_parts(request)}]
+        return _complete(
+            self.client, self.spec, messages, temperature=0.0, max_tokens=self.max_tokens
+        )
+
+    def content_parts(self, request: CaptionRequest) -> list[dict[str, Any]]:
+        """The user message: span, then frames and speech interleaved by time, then the task."""
+        parts: list[dict[str, Any]] = [{"type": "text", "text": span_line(request)}]
+        for kind, item in interleaved(request):
+            if kind == "frame":
+                frame: Any = item
+                parts.append({"type": "text", "text": f"Frame at {stamp(frame.time)}:"})
+                parts.append({"type": "image_url", "image_url": {"url": jpeg_data_url(frame.image)}})
+            else:
+                parts.append({"type": "text", "text": str(item)})
+        parts.append({"type": "text", "text": request.instruction or CAPTION_INSTRUCTION})
+        return parts
