@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import traceback
 from typing import Annotated
 
 import typer
-from longvid_cli import scenes
+from longvid_cli import models, scenes
 from longvid_cli.runner import EXIT_FAILED, debug_enabled, report_error
 
 from longvid import __version__
@@ -22,6 +23,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.command("scenes")(scenes.scenes)
+app.command("models")(models.models)
 
 
 def _version(value: bool) -> None:
@@ -42,8 +44,19 @@ def _root(
     """longvid: ask questions about long videos."""
 
 
+def _show_library_warnings() -> None:
+    """The library logs warnings (e.g. a model stand-in); show them on stderr as one line each."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("warning: %(message)s"))
+    logger = logging.getLogger("longvid")
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False
+
+
 def main() -> None:
     """Console entry point. Unexpected errors become one line (traceback with LONGVID_DEBUG=1)."""
+    _show_library_warnings()
     try:
         app()
     except LongvidError as exc:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,10 +10,10 @@ import typer
 from longvid_cli.output import emit_csv, emit_json, emit_table
 from longvid_cli.runner import Batch, expand_videos, progress_bar
 
-from longvid.timefmt import hms
+from longvid.timeline import hms
 
 
-class Detector(str, Enum):
+class Detector(StrEnum):
     adaptive = "adaptive"
     content = "content"
     hash = "hash"

@@ -27,8 +27,8 @@ class CorruptVideoError(InputError):
 class MissingDependencyError(LongvidError):
     """An optional package is not installed."""
 
-    def __init__(self, package: str, extra: str) -> None:
+    def __init__(self, package: str, extra: str | None = None) -> None:
+        target = f"'longvid[{extra}]'" if extra else package
         super().__init__(
-            f"the optional package '{package}' is not installed",
-            f"install it with: pip install 'longvid[{extra}]'",
+            f"the package '{package}' is not installed", f"install it with: pip install {target}"
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,35 @@ CUT_LENGTHS = [2.0, 3.0, 1.6, 2.4]
 def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Never touch the user's real store or config."""
     monkeypatch.setenv("LONGVID_HOME", str(tmp_path / "longvid-home"))
-    monkeypatch.delenv("LONGVID_DEBUG", raising=False)
+    monkeypatch.setenv("LONGVID_CONFIG", str(tmp_path / "no-config.toml"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # tests never reach a model hub
+    for name in (
+        "LONGVID_DEBUG",
+        "LONGVID_CAPTIONER",
+        "LONGVID_LLM",
+        "LONGVID_EMBEDDER",
+        "LONGVID_ASR",
+        "LONGVID_OCR",
+        "LONGVID_DEVICE",
+        "LONGVID_MAX_FRAMES",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """Build (once per session) and return the directory of a tiny model, e.g. tiny_model("qwen2_vl")."""
+    from tests import tiny_models
+
+    root = tmp_path_factory.mktemp("tiny-models")
+    built: dict[str, Path] = {}
+
+    def get(family: str) -> Path:
+        if family not in built:
+            built[family] = getattr(tiny_models, f"build_{family}")(root / family)
+        return built[family]
+
+    return get
 
 
 @pytest.fixture(scope="session")

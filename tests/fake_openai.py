@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -73,10 +74,8 @@ def serve(server: FakeServer) -> Iterator[str]:
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(data)))
             self.end_headers()
-            try:
+            with contextlib.suppress(BrokenPipeError):  # the client gave up (timeout tests)
                 self.wfile.write(data)
-            except BrokenPipeError:  # the client gave up (timeout tests)
-                pass
 
         def log_message(self, *_: object) -> None:
             pass

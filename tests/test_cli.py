@@ -113,3 +113,22 @@ def test_help_is_fast_and_imports_nothing_heavy() -> None:
     assert done.stdout.strip() == "[]", done.stderr
     assert longvid("--help").returncode == 0
     assert longvid("--version").stdout.startswith("longvid ")
+
+
+def test_models_check_loads_each_channel(tiny_model) -> None:  # type: ignore[no-untyped-def]
+    args = ["models", "--check", "--json", "--captioner", str(tiny_model("smolvlm")), "--llm", "captioner",
+            "--embedder", str(tiny_model("sentence_transformer")), "--asr", "none", "--ocr", "none"]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    channels = json.loads(result.stdout)["channels"]
+    assert {k: v["status"] for k, v in channels.items()} == {
+        "captioner": "ok", "llm": "ok", "embedder": "ok", "asr": "off", "ocr": "off"
+    }  # fmt: skip
+    assert channels["llm"]["loaded"] == str(tiny_model("smolvlm"))  # the captioner answers too
+
+
+def test_models_check_fails_on_a_bad_explicit_spec() -> None:
+    result = runner.invoke(app, ["models", "--check", "--captioner", "./nowhere", "--asr", "none",
+                                 "--ocr", "none", "--llm", "none", "--embedder", "none"])  # fmt: skip
+    assert result.exit_code == 1
+    assert "error: captioner: model directory not found: ./nowhere" in result.stderr

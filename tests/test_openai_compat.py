@@ -9,7 +9,7 @@ from longvid.media.frames import Frame
 from longvid.models.base import CaptionRequest, TimedText
 from longvid.models.openai_compat import OpenAICaptioner, OpenAIChat, ServerError
 from longvid.models.specs import parse_spec
-from longvid.timefmt import hms
+from longvid.timeline import hms
 from tests.fake_openai import FakeServer, completion, serve
 
 
@@ -32,7 +32,11 @@ def test_captions_come_back_in_order_with_frames_and_times() -> None:
         f"[{hms(10 * i, 1)}]" for i in range(8)
     ]
     assert server.max_in_flight > 1  # several requests in flight
-    parts = server.requests[0]["messages"][0]["content"]
+    [parts] = [
+        r["messages"][0]["content"]
+        for r in server.requests
+        if r["messages"][0]["content"][0]["text"].startswith("Video segment [00:00:00.0]")
+    ]
     images = [p for p in parts if p["type"] == "image_url"]
     assert len(images) == 2 and images[0]["image_url"]["url"].startswith("data:image/jpeg;base64,")
     texts = [p["text"] for p in parts if p["type"] == "text"]
@@ -55,7 +59,9 @@ def test_retries_on_server_error_then_succeeds() -> None:
 def test_gives_up_with_a_clear_error_after_retries() -> None:
     server = FakeServer(script=[lambda _: (503, {"error": {"message": "overloaded"}})] * 5)
     with serve(server) as url, pytest.raises(ServerError, match="HTTP 503") as caught:
-        OpenAIChat(parse_spec(f"openai:llm@{url}"), retries=1).chat([{"role": "user", "content": "x"}])
+        OpenAIChat(parse_spec(f"openai:llm@{url}"), retries=1).chat(
+            [{"role": "user", "content": "x"}]
+        )
     assert len(server.requests) == 2
     assert "\n" not in str(caught.value)
 
@@ -75,8 +81,10 @@ def test_timeout_is_reported() -> None:
 )
 def test_malformed_reply_is_a_clear_error(payload: object) -> None:
     server = FakeServer(script=[lambda _: (200, payload)])
-    with serve(server) as url, pytest.raises(ServerError, match="malformed|no text"):
-        OpenAIChat(parse_spec(f"openai:llm@{url}"), retries=0).chat([{"role": "user", "content": "x"}])
+    with serve(server) as url, pytest.raises(ServerError, match=r"malformed|no text"):
+        OpenAIChat(parse_spec(f"openai:llm@{url}"), retries=0).chat(
+            [{"role": "user", "content": "x"}]
+        )
 
 
 def test_unreachable_server() -> None:

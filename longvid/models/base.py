@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
+
+from longvid.timeline import TimedText
 
 if TYPE_CHECKING:
     import numpy as np
@@ -15,14 +17,17 @@ if TYPE_CHECKING:
 Message = dict[str, Any]
 """A chat message: ``{"role": "system"|"user"|"assistant", "content": str}``."""
 
-
-@dataclass(frozen=True)
-class TimedText:
-    """Text shown or spoken from ``start`` to ``end`` seconds (a transcript line, a subtitle, OCR)."""
-
-    start: float
-    end: float
-    text: str
+__all__ = [
+    "CaptionRequest",
+    "Captioner",
+    "ChatModel",
+    "Embedder",
+    "Message",
+    "ModelInfo",
+    "TextReader",
+    "TimedText",
+    "Transcriber",
+]
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,14 @@ class CaptionRequest:
     transcript: Sequence[TimedText] = ()
     screen_text: Sequence[TimedText] = ()
     instruction: str | None = None
+
+    def with_at_most(self, limit: int) -> CaptionRequest:
+        """This request with at most ``limit`` evenly spread frames (budgets are hard caps)."""
+        frames = list(self.frames)
+        if len(frames) <= limit:
+            return self
+        step = (len(frames) - 1) / max(limit - 1, 1)
+        return replace(self, frames=[frames[round(i * step)] for i in range(limit)])
 
 
 @dataclass

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from longvid.errors import LongvidError
-from longvid.models.base import CaptionRequest, Captioner, ChatModel, Message, ModelInfo
+from longvid.models.base import Captioner, CaptionRequest, ChatModel, Message, ModelInfo
 from longvid.models.prompts import CAPTION_INSTRUCTION, interleaved, span_line, stamp
 from longvid.models.specs import ModelSpec
 
@@ -55,13 +55,17 @@ def _complete(client: Any, spec: ModelSpec, messages: list[dict[str, Any]], **ex
             "check the model name and the server log",
         ) from None
     except (openai.APIResponseValidationError, ValueError):
-        raise ServerError(f"{where} sent a malformed reply", "check that it speaks the OpenAI API") from None
+        raise ServerError(
+            f"{where} sent a malformed reply", "check that it speaks the OpenAI API"
+        ) from None
     try:
         text = reply.choices[0].message.content
     except (AttributeError, IndexError, TypeError):
         text = None
     if not isinstance(text, str):
-        raise ServerError(f"{where} sent a reply with no text", "check that it speaks the OpenAI API")
+        raise ServerError(
+            f"{where} sent a reply with no text", "check that it speaks the OpenAI API"
+        )
     return text.strip()
 
 
@@ -123,6 +127,7 @@ class OpenAICaptioner(Captioner):
             return list(pool.map(self._caption_one, requests))
 
     def _caption_one(self, request: CaptionRequest) -> str:
+        request = request.with_at_most(self.max_frames)
         messages = [{"role": "user", "content": self.content_parts(request)}]
         return _complete(
             self.client, self.spec, messages, temperature=0.0, max_tokens=self.max_tokens
@@ -135,7 +140,9 @@ class OpenAICaptioner(Captioner):
             if kind == "frame":
                 frame: Any = item
                 parts.append({"type": "text", "text": f"Frame at {stamp(frame.time)}:"})
-                parts.append({"type": "image_url", "image_url": {"url": jpeg_data_url(frame.image)}})
+                parts.append(
+                    {"type": "image_url", "image_url": {"url": jpeg_data_url(frame.image)}}
+                )
             else:
                 parts.append({"type": "text", "text": str(item)})
         parts.append({"type": "text", "text": request.instruction or CAPTION_INSTRUCTION})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from longvid.models.base import CaptionRequest, TimedText
-from longvid.timefmt import hms
+from longvid.timeline import hms
 
 CAPTION_INSTRUCTION = (
     "Describe this part of the video factually: who is present, what they do, where it happens, "
@@ -49,7 +49,11 @@ def interleaved(request: CaptionRequest) -> list[tuple[str, object]]:
     ``kind`` is ``"frame"`` (item: a Frame) or ``"text"`` (item: a str with its timestamp).
     """
     events: list[tuple[float, int, str, object]] = [(f.time, 1, "frame", f) for f in request.frames]
-    events += [(t.start, 0, "text", f"{stamp(t.start)} speech: {t.text}") for t in request.transcript]
-    events += [(t.start, 0, "text", f"{stamp(t.start)} on screen: {t.text}") for t in request.screen_text]
+    events += [
+        (t.start, 0, "text", f"{stamp(t.start)} speech: {t.text}") for t in request.transcript
+    ]
+    events += [
+        (t.start, 0, "text", f"{stamp(t.start)} on screen: {t.text}") for t in request.screen_text
+    ]
     events.sort(key=lambda e: (e[0], e[1]))
     return [(kind, item) for _, _, kind, item in events]

@@ -1,6 +1,17 @@
-"""Timestamp formatting shared by the library and the CLI."""
+"""Time on the video's clock: formatting and timed text (subtitles, transcript lines, OCR)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TimedText:
+    """Text shown or spoken from ``start`` to ``end`` seconds."""
+
+    start: float
+    end: float
+    text: str
 
 
 def hms(seconds: float, decimals: int = 0) -> str:

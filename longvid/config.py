@@ -1,0 +1,84 @@
+"""Settings in one table. Precedence: command-line flag > ``LONGVID_*`` variable > config file > default.
+
+The config file is TOML at ``$LONGVID_CONFIG`` or ``<user config dir>/longvid/config.toml``, e.g.::
+
+    captioner = "openai:qwen2.5-vl-7b@http://gpu-box:8000/v1"
+    asr = "none"
+    max_frames = 24
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from longvid.errors import LongvidError
+
+
+@dataclass(frozen=True)
+class Setting:
+    env: str
+    default: Any
+    help: str
+
+
+SETTINGS: dict[str, Setting] = {
+    "home": Setting("LONGVID_HOME", None, "store root (default: the platform's user data dir)"),
+    "device": Setting("LONGVID_DEVICE", "auto", "torch device: auto, cpu, cuda, cuda:1, mps"),
+    "captioner": Setting("LONGVID_CAPTIONER", None, "video LLM spec, or none"),
+    "llm": Setting("LONGVID_LLM", None, "answering LLM spec (default: the captioner on CUDA)"),
+    "embedder": Setting("LONGVID_EMBEDDER", None, "sentence-transformers spec"),
+    "asr": Setting("LONGVID_ASR", None, "speech model spec, or none"),
+    "ocr": Setting("LONGVID_OCR", None, "on-screen text reader: rapidocr or none"),
+    "max_frames": Setting("LONGVID_MAX_FRAMES", 32, "most frames per chunk sent to the captioner"),
+}
+
+
+def config_path() -> Path:
+    """Where the config file is read from."""
+    if os.environ.get("LONGVID_CONFIG"):
+        return Path(os.environ["LONGVID_CONFIG"]).expanduser()
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("longvid")) / "config.toml"
+
+
+@cache
+def _file_values(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        values = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise LongvidError(f"{path}: invalid config file ({exc})", "fix or remove it") from None
+    unknown = sorted(set(values) - set(SETTINGS))
+    if unknown:
+        raise LongvidError(
+            f"{path}: unknown setting(s) {', '.join(unknown)}", f"known: {', '.join(SETTINGS)}"
+        )
+    return values
+
+
+def setting(name: str, flag: Any = None) -> Any:
+    """The value of setting ``name``: ``flag`` if given, else env, else config file, else default."""
+    entry = SETTINGS[name]
+    if flag is not None:
+        return flag
+    if os.environ.get(entry.env):
+        raw = os.environ[entry.env]
+        return type(entry.default)(raw) if isinstance(entry.default, int) else raw
+    return _file_values(config_path()).get(name, entry.default)
+
+
+def store_root(flag: str | None = None) -> Path:
+    """The store root: ``--store``, else ``LONGVID_HOME``/config, else the user data dir."""
+    value = setting("home", flag)
+    if value:
+        return Path(value).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("longvid"))

@@ -1,0 +1,62 @@
+"""What the transformers backends share: device and dtype choice, and load errors users can act on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from longvid.errors import LongvidError, MissingDependencyError
+
+
+class ModelUnavailableError(LongvidError):
+    """A model could not be loaded (not cached and the hub unreachable, bad files, ...)."""
+
+
+def pick_device(requested: str | None = None) -> str:
+    """``requested`` if given, else ``cuda`` when available, else ``cpu``."""
+    if requested and requested != "auto":
+        return requested
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def pick_dtype(device: str) -> Any:
+    """bfloat16 on CUDA (float16 where bf16 is unsupported), float32 elsewhere."""
+    import torch
+
+    if device.startswith("cuda"):
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.float32
+
+
+_NOT_CACHED = (
+    "couldn't connect",
+    "cached snapshot",
+    "offline mode",
+    "local_files_only",
+    "not cached",
+)
+
+
+def load_or_explain(what: str, name: str, load: Callable[[], Any]) -> Any:
+    """Run ``load`` quietly; turn a missing/unreachable model into a ModelUnavailableError."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # weight-loading bars; the CLI shows its own progress
+    try:
+        return load()
+    except ImportError as exc:
+        raise MissingDependencyError(exc.name or str(exc)) from None
+    except (OSError, ValueError) as exc:
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        reason = (
+            "not cached and the hub is unreachable"
+            if any(marker in text.lower() for marker in _NOT_CACHED)
+            else text[:160]
+        )
+        raise ModelUnavailableError(
+            f"cannot load {what} '{name}': {reason}",
+            "download it once while online (hf download NAME), pass a local directory,"
+            " or point at a server with openai:MODEL@URL",
+        ) from None

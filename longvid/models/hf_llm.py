@@ -1,0 +1,124 @@
+"""Chat with transformers: causal LMs (hub id, local directory or GGUF file) and video LLMs.
+
+A video LLM already loaded as the captioner can answer too (one model, one download).
+Local models have no grammar-constrained decoding here, so a JSON reply is asked for in the
+prompt and the first JSON object in the reply is returned.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from longvid.models.base import ChatModel, Message, ModelInfo
+from longvid.models.hf_common import load_or_explain, pick_device, pick_dtype
+from longvid.models.specs import ModelSpec
+
+
+def json_instruction(schema: dict[str, Any]) -> str:
+    return (
+        "Reply with one JSON object, and nothing else, matching this JSON schema:\n"
+        + json.dumps(schema)
+    )
+
+
+def first_json_object(text: str) -> str:
+    """The first parseable ``{...}`` in ``text`` (re-serialised), or ``text`` if none parses."""
+    decoder = json.JSONDecoder()
+    for start, char in enumerate(text):
+        if char == "{":
+            try:
+                value, _ = decoder.raw_decode(text[start:])
+            except ValueError:
+                continue
+            return json.dumps(value, ensure_ascii=False)
+    return text.strip()
+
+
+def with_schema(messages: Sequence[Message], schema: dict[str, Any] | None) -> list[Message]:
+    """Messages with the JSON instruction added as (or to) the system message."""
+    out = [dict(m) for m in messages]
+    if schema is None:
+        return out
+    if out and out[0].get("role") == "system":
+        out[0]["content"] = f"{out[0]['content']}\n\n{json_instruction(schema)}"
+        return out
+    return [{"role": "system", "content": json_instruction(schema)}, *out]
+
+
+class HFChat(ChatModel):
+    """A causal LM from the hub, a local directory, or a GGUF file (dequantised by transformers)."""
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        device: str | None = None,
+        max_new_tokens: int = 512,
+        trust_remote_code: bool = False,
+    ) -> None:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        source, extra = spec.name, {}
+        if spec.kind == "gguf":
+            source, extra = str(Path(spec.name).parent), {"gguf_file": Path(spec.name).name}
+        self.device = pick_device(device)
+        common = {"trust_remote_code": trust_remote_code, **extra}
+        self.tokenizer: Any = load_or_explain(
+            "LLM", spec.name, lambda: AutoTokenizer.from_pretrained(source, **common)
+        )
+        self.model: Any = load_or_explain(
+            "LLM",
+            spec.name,
+            lambda: AutoModelForCausalLM.from_pretrained(
+                source, dtype=pick_dtype(self.device), **common
+            ),
+        )
+        self.model.to(self.device).eval()
+        self.max_new_tokens = max_new_tokens
+        self.info = ModelInfo(str(spec), "transformers", {"device": self.device})
+
+    def chat(self, messages: Sequence[Message], json_schema: dict[str, Any] | None = None) -> str:
+        inputs: Any = self.tokenizer.apply_chat_template(
+            with_schema(messages, json_schema),
+            add_generation_prompt=True,
+            return_dict=True,
+            return_tensors="pt",
+        ).to(self.device)
+        reply = _generate(self.model, self.tokenizer, inputs, self.max_new_tokens)
+        return first_json_object(reply) if json_schema is not None else reply
+
+
+class VisionLMChat(ChatModel):
+    """Text chat through a video LLM that is already loaded (shares its weights)."""
+
+    def __init__(self, model: Any, processor: Any, spec: str, max_new_tokens: int = 512) -> None:
+        self.model = model
+        self.processor = processor
+        self.max_new_tokens = max_new_tokens
+        self.info = ModelInfo(spec, "transformers", {"shared_with": "captioner"})
+
+    def chat(self, messages: Sequence[Message], json_schema: dict[str, Any] | None = None) -> str:
+        structured = [
+            {"role": m["role"], "content": [{"type": "text", "text": str(m["content"])}]}
+            for m in with_schema(messages, json_schema)
+        ]
+        inputs = self.processor.apply_chat_template(
+            structured,
+            add_generation_prompt=True,
+            tokenize=True,
+            return_dict=True,
+            return_tensors="pt",
+        ).to(self.model.device)
+        reply = _generate(self.model, self.processor, inputs, self.max_new_tokens)
+        return first_json_object(reply) if json_schema is not None else reply
+
+
+def _generate(model: Any, decoder: Any, inputs: Any, max_new_tokens: int) -> str:
+    import torch
+
+    with torch.inference_mode():
+        output = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
+    new_tokens = output[0, inputs["input_ids"].shape[1] :]
+    return str(decoder.decode(new_tokens, skip_special_tokens=True)).strip()

@@ -1,0 +1,201 @@
+"""From a spec (or none given) to a loaded backend, per channel.
+
+Backends are chosen from dicts keyed by spec kind, never by if/elif chains. Defaults favour
+quality: a strong video LLM on CUDA, a small one on CPU. When a *default* cannot be loaded
+(offline, not cached), the packaged models of ``longvid[offline]`` stand in and one warning says
+what is missing; a model the user named explicitly either loads or fails with a clear error.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from longvid.config import setting
+from longvid.errors import MissingDependencyError
+from longvid.models import packaged
+from longvid.models.base import Captioner, ChatModel, Embedder, TextReader, Transcriber
+from longvid.models.hf_common import ModelUnavailableError, pick_device
+from longvid.models.specs import ModelSpec, SpecError, parse_spec
+
+log = logging.getLogger("longvid")
+
+DEFAULTS: dict[str, dict[str, str]] = {
+    "captioner": {
+        "cuda": "Qwen/Qwen2.5-VL-7B-Instruct",
+        "cpu": "HuggingFaceTB/SmolVLM2-500M-Video-Instruct",
+    },
+    "llm": {"cuda": "captioner", "cpu": "Qwen/Qwen2.5-1.5B-Instruct"},
+    "embedder": {
+        "cuda": "sentence-transformers/all-MiniLM-L6-v2",
+        "cpu": "sentence-transformers/all-MiniLM-L6-v2",
+    },
+    "asr": {"cuda": "openai/whisper-large-v3-turbo", "cpu": "Systran/faster-whisper-small"},
+    "ocr": {"cuda": "rapidocr", "cpu": "rapidocr"},
+}
+"""Default spec per channel and device class. ``llm = captioner`` shares the loaded video LLM."""
+
+# Stand-ins when a default is unavailable: where the packaged model is, and what is lost without one.
+OFFLINE: dict[str, tuple[Callable[[], str | None], str]] = {
+    "captioner": (
+        lambda: None,
+        "visual captions are skipped; speech, subtitles and on-screen text are still indexed",
+    ),
+    "llm": (packaged.smollm2_gguf, "questions cannot be answered"),
+    "embedder": (packaged.minilm_dir, "nothing can be indexed"),
+    "asr": (packaged.whisper_tiny_en_dir, "speech is not transcribed"),
+    "ocr": (lambda: None, "on-screen text is not read"),
+}
+_UNAVAILABLE = (ModelUnavailableError, MissingDependencyError, SpecError)
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """What every loader needs besides the spec."""
+
+    device: str | None = None
+    frame_cap: int = 32
+    trust_remote_code: bool = False
+
+
+def _device_class(options: LoadOptions) -> str:
+    return "cuda" if pick_device(options.device).startswith("cuda") else "cpu"
+
+
+# --- backends per channel, keyed by spec kind -------------------------------------------------
+
+
+def _hf_captioner(spec: ModelSpec, o: LoadOptions) -> Captioner:
+    from longvid.models.hf_vlm import HFVideoCaptioner
+
+    return HFVideoCaptioner(spec, o.device, o.frame_cap, trust_remote_code=o.trust_remote_code)
+
+
+def _server_captioner(spec: ModelSpec, o: LoadOptions) -> Captioner:
+    from longvid.models.openai_compat import OpenAICaptioner
+
+    return OpenAICaptioner(spec, max_frames=o.frame_cap)
+
+
+def _hf_chat(spec: ModelSpec, o: LoadOptions) -> ChatModel:
+    from longvid.models.hf_llm import HFChat
+
+    return HFChat(spec, o.device, trust_remote_code=o.trust_remote_code)
+
+
+def _server_chat(spec: ModelSpec, o: LoadOptions) -> ChatModel:
+    from longvid.models.openai_compat import OpenAIChat
+
+    return OpenAIChat(spec)
+
+
+def _embedder(spec: ModelSpec, o: LoadOptions) -> Embedder:
+    from longvid.models.embed import SentenceEmbedder
+
+    return SentenceEmbedder(spec, o.device)
+
+
+def _transcriber(spec: ModelSpec, o: LoadOptions) -> Transcriber:
+    from longvid.models.asr import FasterWhisper, WhisperTransformers, is_ctranslate2_dir
+
+    ctranslate2 = (
+        is_ctranslate2_dir(spec.name) if spec.kind == "local" else "faster-whisper" in spec.name
+    )
+    return (FasterWhisper if ctranslate2 else WhisperTransformers)(spec, o.device)
+
+
+def _ocr(spec: ModelSpec, o: LoadOptions) -> TextReader:
+    from longvid.models.ocr import RapidOCRReader
+
+    if spec.name != "rapidocr":
+        raise SpecError(f"unknown OCR engine '{spec.name}'", "use rapidocr or none")
+    return RapidOCRReader()
+
+
+BACKENDS: dict[str, dict[str, Callable[[ModelSpec, LoadOptions], Any]]] = {
+    "captioner": {"hub": _hf_captioner, "local": _hf_captioner, "openai": _server_captioner},
+    "llm": {"hub": _hf_chat, "local": _hf_chat, "gguf": _hf_chat, "openai": _server_chat},
+    "embedder": {"hub": _embedder, "local": _embedder},
+    "asr": {"hub": _transcriber, "local": _transcriber},
+    "ocr": {"hub": _ocr},
+}
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+
+def resolve(channel: str, given: str | None, options: LoadOptions) -> tuple[str, bool]:
+    """The spec text for a channel and whether the user chose it (flag, env or config file)."""
+    chosen = setting(channel, given)
+    if chosen:
+        return str(chosen), True
+    default = DEFAULTS[channel][_device_class(options)]
+    if channel == "embedder" and default.endswith("all-MiniLM-L6-v2") and packaged.minilm_dir():
+        return str(packaged.minilm_dir()), False  # the same model, already on disk
+    return default, False
+
+
+def load(channel: str, given: str | None = None, options: LoadOptions | None = None) -> Any:
+    """Load the backend for ``channel`` (captioner, llm, embedder, asr, ocr); None if switched off."""
+    options = options or LoadOptions()
+    text, explicit = resolve(channel, given, options)
+    if explicit:
+        return _build(channel, parse_spec(text), options)
+    try:
+        return _build(channel, parse_spec(text), options)
+    except _UNAVAILABLE as exc:
+        reason = exc.what
+    locate, lost = OFFLINE[channel]
+    stand_in = locate()
+    if stand_in:
+        try:
+            model = _build(channel, parse_spec(stand_in), options)
+        except _UNAVAILABLE:
+            pass
+        else:
+            log.warning("default %s unavailable (%s); using packaged %s", channel, reason, stand_in)
+            return model
+    if channel == "embedder":
+        raise ModelUnavailableError(
+            f"no embedder: {text} unavailable ({reason})",
+            "pip install 'longvid[offline]' or pass --embedder",
+        )
+    log.warning(
+        "default %s unavailable (%s); %s — install longvid[offline] or set one with --%s",
+        channel,
+        reason,
+        lost,
+        channel,
+    )
+    return None
+
+
+def _build(channel: str, spec: ModelSpec, options: LoadOptions) -> Any:
+    if spec.kind == "none":
+        if channel == "embedder":
+            raise SpecError("the embedder cannot be none", "the memory needs text embeddings")
+        return None
+    backends = BACKENDS[channel]
+    if spec.kind not in backends:
+        kinds = ", ".join(sorted(backends))
+        raise SpecError(
+            f"a {spec.kind} spec cannot serve as {channel}", f"use one of: {kinds}, none"
+        )
+    return backends[spec.kind](spec, options)
+
+
+def load_chat(
+    given: str | None, captioner: Captioner | None, options: LoadOptions | None = None
+) -> ChatModel | None:
+    """The answering LLM; ``captioner`` as spec (the default on CUDA) reuses the loaded video LLM."""
+    options = options or LoadOptions()
+    text, _ = resolve("llm", given, options)
+    if text == "captioner":
+        if captioner is not None and hasattr(captioner, "as_chat"):
+            return captioner.as_chat()
+        if captioner is not None:
+            return load("llm", str(captioner.info.spec), options)
+        return load("llm", None, LoadOptions(device="cpu"))
+    return load("llm", given, options)
