@@ -8,7 +8,7 @@ import traceback
 from typing import Annotated
 
 import typer
-from longvid_cli import models, scenes
+from longvid_cli import index, library, models, scenes
 from longvid_cli.runner import EXIT_FAILED, debug_enabled, report_error
 
 from longvid import __version__
@@ -23,6 +23,9 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.command("scenes")(scenes.scenes)
+app.command("index")(index.index)
+app.command("list")(library.list_memories)
+app.command("info")(library.info)
 app.command("models")(models.models)
 
 

@@ -49,9 +49,16 @@ class Batch:
 
     def __init__(self) -> None:
         self.failures = 0
+        self.errors: dict[str, str] = {}
 
     def run(self, items: list[str], work: Callable[[str], T]) -> Iterator[tuple[str, T]]:
         """Yield (item, result) for each item whose work succeeded."""
+        for item, result in self.run_all(items, work):
+            if result is not None:
+                yield item, result
+
+    def run_all(self, items: list[str], work: Callable[[str], T]) -> Iterator[tuple[str, T | None]]:
+        """Yield (item, result) for every item; result is None on failure (see ``errors``)."""
         for item in items:
             try:
                 result = work(item)
@@ -60,6 +67,8 @@ class Batch:
                     traceback.print_exc()
                 report_error(exc.what, exc.fix)
                 self.failures += 1
+                self.errors[item] = str(exc)
+                yield item, None
                 continue
             yield item, result
 

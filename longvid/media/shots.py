@@ -122,7 +122,7 @@ class ShotScan:
                 yield Shot(index, start, cut), self._frames_before(cut)
                 index, start = index + 1, cut
         self._check_complete()
-        end = max(self.duration, start)
+        end = max(round(self.duration, 3), start)
         yield Shot(index, start, end), self._frames_before(float("inf"))
 
     def _detect(
@@ -135,10 +135,10 @@ class ShotScan:
             if self.buffer is not None:
                 self.buffer.offer(time, frame)
             small = frame.reformat(*_detect_size(frame), format="bgr24").to_ndarray()
-            yield [c.seconds for c in detector.process_frame(position, small)]
+            yield [round(c.seconds, 3) for c in detector.process_frame(position, small)]
             last = position
         if last is not None:
-            yield [c.seconds for c in detector.post_process(last)]
+            yield [round(c.seconds, 3) for c in detector.post_process(last)]
 
     def _decode(self) -> Iterator[tuple[Any, float, int]]:
         """Yield (frame, seconds from first frame, PTS ticks from first frame)."""

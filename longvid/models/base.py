@@ -65,6 +65,8 @@ class Captioner(ABC):
     info: ModelInfo
     max_frames: int
     """How many frames one request may carry (from the model's context, capped by the user)."""
+    batch_size: int = 1
+    """How many requests ``caption`` works on at once (batching or requests in flight)."""
 
     @abstractmethod
     def caption(self, requests: Sequence[CaptionRequest]) -> list[str]:

@@ -29,6 +29,11 @@ VIDEO_FAMILIES = (
     "smolvlm",
     "llava_onevision",
 )
+# Processor options some families need (Qwen2/2.5-VL: cap pixels per frame as qwen-vl-utils does).
+FAMILY_VIDEO_KWARGS: dict[str, dict[str, Any]] = {
+    "qwen2_vl": {"cap_pixels_per_frame": True},
+    "qwen2_5_vl": {"cap_pixels_per_frame": True},
+}
 # Tokens kept free in the context for the prompt text and the caption.
 _TEXT_RESERVE = 1024
 # Frame size used to measure visual tokens per frame (16:9 at the default sampling size).
@@ -138,6 +143,7 @@ class HFVideoCaptioner(Captioner):
             do_sample_frames=False,  # the frames are already chosen by the planner
             padding=True,
             return_tensors="pt",
+            **FAMILY_VIDEO_KWARGS.get(self.family, {}),
         )
 
     def _chat_text(self, prompt: str) -> str:

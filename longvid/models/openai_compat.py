@@ -116,7 +116,7 @@ class OpenAICaptioner(Captioner):
         self.spec = spec
         self.client = _client(spec, timeout, retries)
         self.max_frames = max_frames
-        self.concurrency = max(1, concurrency)
+        self.concurrency = self.batch_size = max(1, concurrency)
         self.max_tokens = max_tokens
         self.info = ModelInfo(str(spec), "openai", {"max_frames": max_frames})
 

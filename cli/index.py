@@ -1,0 +1,152 @@
+"""``longvid index``: build the searchable memory of one or more videos."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from longvid_cli.output import emit_json
+from longvid_cli.runner import Batch, expand_videos, report_error
+from longvid_cli.scenes import Detector
+
+Spec = Annotated[
+    str | None, typer.Option(help="Model spec: hub id, directory, openai:MODEL@URL or none.")
+]
+
+
+def index(
+    videos: Annotated[
+        list[str],
+        typer.Argument(help="Video files, or '-' to read paths from stdin.", metavar="VIDEO..."),
+    ],
+    captioner: Spec = None,
+    asr: Spec = None,
+    ocr: Spec = None,
+    embedder: Spec = None,
+    max_frames: Annotated[
+        int | None, typer.Option(min=1, help="Most frames per chunk for the captioner.")
+    ] = None,
+    detector: Annotated[Detector, typer.Option(help="PySceneDetect detector.")] = Detector.adaptive,
+    threshold: Annotated[float | None, typer.Option(help="Detector threshold.")] = None,
+    min_shot: Annotated[float, typer.Option(help="Minimum shot length in seconds.")] = 0.6,
+    device: Annotated[str | None, typer.Option(help="auto, cpu, cuda, cuda:1, mps.")] = None,
+    store: Annotated[
+        Path | None, typer.Option(help="Store root (default: LONGVID_HOME or the user data dir).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Rebuild this memory from scratch.")
+    ] = False,
+    wait: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds to wait for another process indexing the same video (default: forever)."
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per video per line.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+) -> None:
+    """Index videos: shots, chunks, captions, speech and on-screen text, in a searchable memory."""
+    from longvid.config import setting, store_root
+    from longvid.media.shots import ShotOptions
+    from longvid.pipeline.index import IndexOptions, index_video
+    from longvid.plan import FrameBudget
+
+    paths = expand_videos(videos)
+    models = load_index_models(captioner, asr, ocr, embedder, device, max_frames)
+    options = IndexOptions(
+        shots=ShotOptions(detector.value, threshold, min_shot),
+        budget=FrameBudget(max_frames=int(setting("max_frames", max_frames))),
+    )
+    root = store_root(str(store) if store else None)
+    batch = Batch()
+
+    def run(path: str) -> Any:
+        with Bars(Path(path).name, quiet) as bars:
+            return index_video(
+                path, models, root, options, force=force, wait_s=wait, progress=bars.update
+            )
+
+    for path, result in batch.run_all(paths, run):
+        if as_json:
+            emit_json(_json(path, result, batch.errors.get(path)))
+        elif result is not None:
+            typer.echo(_line(result))
+    batch.exit()
+
+
+def load_index_models(captioner: str | None, asr: str | None, ocr: str | None, embedder: str | None,
+                      device: str | None, max_frames: int | None) -> Any:  # fmt: skip
+    """Load every model an index run needs (once, for all videos)."""
+    from longvid.config import setting
+    from longvid.models.registry import LoadOptions, load
+    from longvid.pipeline.index import IndexModels
+
+    options = LoadOptions(
+        device=setting("device", device), frame_cap=int(setting("max_frames", max_frames))
+    )
+    models = IndexModels(
+        embedder=load("embedder", embedder, options),
+        captioner=load("captioner", captioner, options),
+        transcriber=load("asr", asr, options),
+        reader=load("ocr", ocr, options),
+    )
+    if models.captioner is None and setting("captioner", captioner) == "none":
+        report_error(
+            "visual captions are off (--captioner none)",
+            "indexing speech, subtitles and on-screen text only",
+        )
+    return models
+
+
+def _json(path: str, result: Any, error: str | None) -> dict[str, Any]:
+    if result is None:
+        return {"video": path, "id": None, "status": "error", "chunks": 0, "duration": None,
+                "elapsed_s": None, "error": error}  # fmt: skip
+    return {"video": path, "id": result.id, "status": result.status, "chunks": result.chunks,
+            "duration": result.duration, "elapsed_s": round(result.elapsed_s, 2), "error": None}  # fmt: skip
+
+
+def _line(result: Any) -> str:
+    if result.status == "up-to-date":
+        return f"{result.video}: up to date ({result.chunks} chunks), nothing to do"
+    resumed = result.chunks - result.computed
+    extra = f", {resumed} resumed from an earlier run" if resumed else ""
+    return f"{result.video}: indexed {result.chunks} chunks in {result.elapsed_s:.1f} s{extra}"
+
+
+class Bars:
+    """tqdm bars on stderr for the index stages (hidden with --quiet or off a terminal)."""
+
+    def __init__(self, name: str, quiet: bool) -> None:
+        self.name = name
+        self.enabled = not quiet and sys.stderr.isatty()
+        self.bars: dict[str, Any] = {}
+
+    def __enter__(self) -> Bars:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+    def update(self, stage: str, done: float, total: float | None) -> None:
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        if stage == "waiting":
+            typer.echo(f"{self.name}: waiting for another longvid process indexing it…", err=True)
+            return
+        if stage not in self.bars:
+            unit = "s" if stage == "decode" else " chunks"
+            self.bars[stage] = tqdm(desc=f"{self.name} {stage}", unit=unit, file=sys.stderr, leave=False,
+                                    total=round(total, 1) if total else None)  # fmt: skip
+        bar = self.bars[stage]
+        if total:
+            bar.total = round(max(total, done), 1)
+        bar.n = round(done, 1) if stage == "decode" else int(done)
+        bar.refresh()

@@ -1,0 +1,1 @@
+"""Memory layer: per-video SQLite + FAISS stores under one root, keyed by content."""

@@ -1,0 +1,98 @@
+"""Many videos under one store root: find memories, list them, lock a video while indexing."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from longvid.errors import LongvidError
+from longvid.memory.store import VideoMemory
+
+
+class LockedError(LongvidError):
+    """Another process is indexing the same video."""
+
+
+@dataclass(frozen=True)
+class MemorySummary:
+    """What ``longvid list`` shows for one memory."""
+
+    id: str
+    settings_key: str
+    status: str
+    paths: list[str]
+    duration: float | None
+    chunks: int
+    settings: dict[str, Any]
+    updated: float | None
+    folder: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def video_folder(root: Path, fingerprint: str) -> Path:
+    return root / "videos" / fingerprint
+
+
+@contextmanager
+def video_lock(
+    root: Path, fingerprint: str, wait_s: float | None, on_wait: Any = None
+) -> Iterator[None]:
+    """Hold the video's lock; wait up to ``wait_s`` seconds (None: forever) if another holds it."""
+    from filelock import FileLock, Timeout
+
+    folder = video_folder(root, fingerprint)
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(folder / ".lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        if on_wait is not None:
+            on_wait()
+        try:
+            lock.acquire(timeout=-1 if wait_s is None else wait_s)
+        except Timeout:
+            raise LockedError(
+                f"another longvid process is indexing this video ({folder})",
+                "wait for it to finish, or pass a longer --wait",
+            ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def memories(root: Path, fingerprint: str | None = None) -> list[MemorySummary]:
+    """Every memory in the store (or of one video), newest first."""
+    pattern = f"videos/{fingerprint or '*'}/*/memory.sqlite"
+    found = []
+    for database in root.glob(pattern):
+        memory = VideoMemory(database.parent)
+        try:
+            info = memory.meta("video", {}) or {}
+            found.append(
+                MemorySummary(
+                    id=str(memory.meta("fingerprint")),
+                    settings_key=database.parent.name,
+                    status=memory.status,
+                    paths=list(memory.meta("paths", [])),
+                    duration=info.get("duration"),
+                    chunks=memory.chunk_count(),
+                    settings=memory.meta("settings", {}),
+                    updated=memory.meta("updated"),
+                    folder=str(database.parent),
+                )
+            )
+        finally:
+            memory.close()
+    return sorted(found, key=lambda m: m.updated or 0.0, reverse=True)
+
+
+def remove_memory(folder: Path) -> None:
+    """Delete one memory folder (used by --force)."""
+    shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,1 @@
+"""Pipelines: orchestrate media, models and memory; no model or file-format details."""

@@ -1,0 +1,222 @@
+"""``index``: probe -> transcript -> shots -> chunks -> frames -> caption + OCR -> embed -> commit.
+
+Decoding runs in a producer thread while the models work on earlier chunks. Every chunk is
+committed as soon as it is done, so a killed run resumes without recomputing anything stored.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from longvid.media.frames import DEFAULT_MAX_SIDE
+from longvid.media.opening import check_readable
+from longvid.media.probe import probe
+from longvid.media.shots import ShotOptions
+from longvid.memory.fingerprint import fingerprint
+from longvid.memory.library import remove_memory, video_lock
+from longvid.memory.store import ChunkRecord, VideoMemory
+from longvid.models.base import Captioner, CaptionRequest, Embedder, TextReader, Transcriber
+from longvid.pipeline.jobs import ChunkJob, ScanSummary, chunk_jobs, in_background
+from longvid.plan import FrameBudget
+from longvid.timeline import TimedText
+
+Progress = Callable[[str, float, float | None], None]
+"""Called with (stage, done, total): stages are "waiting", "speech", "decode" and "chunks"."""
+
+
+@dataclass
+class IndexModels:
+    """The models an index run uses. Only the embedder is required."""
+
+    embedder: Embedder
+    captioner: Captioner | None = None
+    transcriber: Transcriber | None = None
+    reader: TextReader | None = None
+
+
+@dataclass(frozen=True)
+class IndexOptions:
+    """How to cut and sample the video (part of the memory's identity)."""
+
+    shots: ShotOptions = field(default_factory=ShotOptions)
+    budget: FrameBudget = field(default_factory=FrameBudget)
+    frame_side: int = DEFAULT_MAX_SIDE
+
+
+@dataclass
+class IndexResult:
+    """What one ``index_video`` call did."""
+
+    video: str
+    id: str
+    status: str  # "indexed" or "up-to-date"
+    chunks: int
+    duration: float
+    elapsed_s: float
+    computed: int  # chunks captioned in this run (the rest were already stored)
+    memory: str
+
+
+def memory_settings(models: IndexModels, options: IndexOptions) -> dict[str, Any]:
+    """Everything that changes what is stored: a new value means a new memory beside the old."""
+    budget = asdict(options.budget)
+    if models.captioner is not None:
+        budget["max_frames"] = min(budget["max_frames"], models.captioner.max_frames)
+    return {
+        "captioner": models.captioner.info.spec if models.captioner else "none",
+        "asr": models.transcriber.info.spec if models.transcriber else "none",
+        "ocr": models.reader.info.spec if models.reader else "none",
+        "embedder": models.embedder.info.spec,
+        "budget": budget,
+        "shots": asdict(options.shots),
+        "frame_side": options.frame_side,
+    }
+
+
+def index_video(
+    path: str | os.PathLike[str],
+    models: IndexModels,
+    root: Path,
+    options: IndexOptions | None = None,
+    force: bool = False,
+    wait_s: float | None = None,
+    progress: Progress | None = None,
+) -> IndexResult:
+    """Index one video into the store under ``root`` (resuming or skipping as needed)."""
+    started = time.monotonic()
+    options = options or IndexOptions()
+    report = progress or (lambda stage, done, total: None)
+    check_readable(path)
+    info = probe(path)  # fails fast, before anything is written, on a bad file
+    video_id = fingerprint(path)
+    settings = memory_settings(models, options)
+    if models.captioner is not None:
+        options = IndexOptions(options.shots, FrameBudget(**settings["budget"]), options.frame_side)
+
+    with video_lock(root, video_id, wait_s, on_wait=lambda: report("waiting", 0, None)):
+        memory = VideoMemory.open(root, video_id, settings)
+        if force and memory.status != "new":
+            memory.close()
+            remove_memory(memory.folder)
+            memory = VideoMemory.open(root, video_id, settings)
+        try:
+            _remember_path(memory, str(path), info.to_dict())
+            if memory.status == "complete":
+                return IndexResult(str(path), video_id, "up-to-date", memory.chunk_count(),
+                                   info.duration, time.monotonic() - started, 0, str(memory.folder))  # fmt: skip
+            computed, duration = _build(path, memory, models, options, report)
+            return IndexResult(str(path), video_id, "indexed", memory.chunk_count(),
+                               round(duration, 3), time.monotonic() - started, computed, str(memory.folder))  # fmt: skip
+        finally:
+            memory.close()
+
+
+def _remember_path(memory: VideoMemory, path: str, info: dict[str, Any]) -> None:
+    paths = memory.meta("paths", [])
+    with memory.transaction():
+        memory.set_meta("paths", [*[p for p in paths if p != path], path])
+        memory.set_meta("video", info)
+        memory.set_meta("updated", time.time())
+
+
+def _build(
+    path: Any, memory: VideoMemory, models: IndexModels, options: IndexOptions, report: Progress
+) -> tuple[int, float]:
+    with memory.transaction():
+        memory.set_meta("status", "indexing")
+    transcript = _transcript(path, memory, models.transcriber, report)
+    done = memory.committed()
+    need_frames = models.captioner is not None or models.reader is not None
+    batch_size = models.captioner.batch_size if models.captioner else 16
+    jobs = in_background(lambda: chunk_jobs(path, options.shots, options.budget, need_frames, options.frame_side,
+                                            progress=lambda d, t: report("decode", d, t)))  # fmt: skip
+    batch: list[ChunkJob] = []
+    computed = 0
+    summary = ScanSummary()
+    for item in jobs:
+        if isinstance(item, ScanSummary):
+            summary = item
+        elif item.chunk.index not in done:
+            batch.append(item)
+            if len(batch) >= batch_size:
+                computed += _process(batch, transcript, memory, models)
+                report("chunks", computed, None)
+                batch = []
+    if batch:
+        computed += _process(batch, transcript, memory, models)
+        report("chunks", computed, None)
+    memory.save_shots(summary.shots)
+    memory.write_index()
+    with memory.transaction():
+        memory.set_meta("status", "complete")
+        memory.set_meta("scan", {"duration": summary.duration, "frames": summary.frames_decoded,
+                                 "shots": len(summary.shots)})  # fmt: skip
+        memory.set_meta("updated", time.time())
+    return computed, summary.duration
+
+
+def _transcript(
+    path: Any, memory: VideoMemory, transcriber: Transcriber | None, report: Progress
+) -> list[TimedText]:
+    """Subtitles if the video has them, else speech recognition; computed once and stored."""
+    from longvid.media.subtitles import subtitle_lines
+    from longvid.models.asr import transcribe_video
+
+    stored = memory.transcript()
+    if stored is not None:
+        return stored
+    lines, source = subtitle_lines(path)
+    if source is None and transcriber is not None:
+        report("speech", 0, None)
+        lines, source = transcribe_video(path, transcriber), f"asr:{transcriber.info.spec}"
+    memory.save_transcript(lines, source or "none")
+    return lines
+
+
+def _process(
+    batch: list[ChunkJob], transcript: list[TimedText], memory: VideoMemory, models: IndexModels
+) -> int:
+    """Caption, read, embed and commit a batch of chunks."""
+    records = [_record(job, transcript, models.reader) for job in batch]
+    if models.captioner is not None:
+        requests = [
+            CaptionRequest(r.start, r.end, job.frames, r.transcript, r.screen_text)
+            for r, job in zip(records, batch, strict=True)
+        ]
+        for record, caption in zip(records, models.captioner.caption(requests), strict=True):
+            record.caption = caption
+    for record in records:
+        record.text = chunk_text(record)
+    texts = [r.text for r in records]
+    vectors = models.embedder.embed([t for t in texts if t])
+    rows = iter(vectors)
+    for record in records:
+        memory.commit_chunk(record, next(rows) if record.text else None)
+    return len(records)
+
+
+def _record(job: ChunkJob, transcript: list[TimedText], reader: TextReader | None) -> ChunkRecord:
+    chunk = job.chunk
+    spoken = [t for t in transcript if t.end > chunk.start and t.start < chunk.end]
+    screen: list[TimedText] = []
+    if reader is not None and job.frames:
+        middle = job.frames[len(job.frames) // 2]
+        screen = [TimedText(middle.time, middle.time, line) for line in reader.read(middle.image)]
+    return ChunkRecord(chunk.index, chunk.start, chunk.end, chunk.first_shot, chunk.last_shot,
+                       [f.time for f in job.frames] or list(chunk.frame_times), transcript=spoken,
+                       screen_text=screen)  # fmt: skip
+
+
+def chunk_text(record: ChunkRecord) -> str:
+    """The text that represents a chunk for search: caption, then speech, then on-screen text."""
+    parts = [record.caption.strip()]
+    if record.transcript:
+        parts.append("Speech: " + " ".join(t.text for t in record.transcript))
+    if record.screen_text:
+        parts.append("On screen: " + " | ".join(t.text for t in record.screen_text))
+    return "\n".join(p for p in parts if p)
