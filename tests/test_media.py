@@ -106,18 +106,10 @@ def test_single_pass_keeps_frames_per_shot(cuts_video: Path) -> None:
 
 
 def test_frame_buffer_stays_bounded() -> None:
-    class FakeFrame:
-        width, height = 64, 48
-
-        def reformat(self, **_: object) -> FakeFrame:
-            return self
-
-        def to_ndarray(self) -> np.ndarray:
-            return np.zeros((48, 64, 3), np.uint8)
-
+    frame = av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), format="rgb24")
     buffer = FrameBuffer(interval=0.1, capacity=16)
     for i in range(10_000):
-        buffer.offer(i * 0.04, FakeFrame())
+        buffer.offer(i * 0.04, frame)
     kept = buffer.take_until(float("inf"))
     assert 8 <= len(kept) <= 16
     assert buffer.interval == pytest.approx(0.1)  # reset once drained

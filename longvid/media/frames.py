@@ -35,10 +35,16 @@ def fit_size(width: int, height: int, max_side: int) -> tuple[int, int]:
     return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
 
 
-def to_rgb(frame: Any, max_side: int) -> np.ndarray:
-    """Convert a PyAV frame to an RGB array no larger than ``max_side``."""
+def to_rgb(frame: Any, max_side: int, reformatter: Any = None) -> np.ndarray:
+    """Convert a PyAV frame to an RGB array no larger than ``max_side``.
+
+    Pass a reused ``av.video.reformatter.VideoReformatter`` when converting many frames: it
+    keeps its scaler instead of building a new one per frame.
+    """
     width, height = fit_size(frame.width, frame.height, max_side)
-    return frame.reformat(width=width, height=height, format="rgb24").to_ndarray()
+    if reformatter is None:
+        return frame.reformat(width=width, height=height, format="rgb24").to_ndarray()
+    return reformatter.reformat(frame, width, height, format="rgb24").to_ndarray()
 
 
 def sample_frames(
@@ -132,13 +138,18 @@ class FrameBuffer:
         self.capacity = capacity
         self._frames: list[Frame] = []
         self._last_kept = float("-inf")
+        self._reformatter: Any = None
 
     def offer(self, time: float, frame: Any) -> None:
         """Consider a decoded PyAV frame shown at ``time``; keep it if it is due."""
         if time - self._last_kept < self.interval:
             return
         self._last_kept = time
-        self._frames.append(Frame(time, to_rgb(frame, self.max_side)))
+        if self._reformatter is None:
+            from av.video.reformatter import VideoReformatter
+
+            self._reformatter = VideoReformatter()
+        self._frames.append(Frame(time, to_rgb(frame, self.max_side, self._reformatter)))
         if len(self._frames) > self.capacity:
             self._frames = self._frames[::2]
             self.interval *= 2
