@@ -8,8 +8,8 @@ import traceback
 from typing import Annotated
 
 import typer
-from longvid_cli import index, library, models, scenes
-from longvid_cli.runner import EXIT_FAILED, debug_enabled, report_error
+from longvid_cli import ask, index, library, models, scenes
+from longvid_cli.runner import EXIT_FAILED, debug_enabled, guarded, report_error
 
 from longvid import __version__
 from longvid.errors import LongvidError
@@ -22,11 +22,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-app.command("scenes")(scenes.scenes)
-app.command("index")(index.index)
-app.command("list")(library.list_memories)
-app.command("info")(library.info)
-app.command("models")(models.models)
+app.command("scenes")(guarded(scenes.scenes))
+app.command("index")(guarded(index.index))
+app.command("ask")(guarded(ask.ask))
+app.command("search")(guarded(ask.search))
+app.command("summarize")(guarded(ask.summarize))
+app.command("list")(guarded(library.list_memories))
+app.command("info")(guarded(library.info))
+app.command("models")(guarded(models.models))
 
 
 def _version(value: bool) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import typer
 
@@ -107,3 +108,19 @@ def progress_bar(
         yield update
     finally:
         bar.close()
+
+
+def guarded(command: Callable[..., T]) -> Callable[..., T]:
+    """Wrap a command so a LongvidError becomes one ``error:`` line and exit code 1."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> T:
+        try:
+            return command(*args, **kwargs)
+        except LongvidError as exc:
+            if debug_enabled():
+                raise
+            report_error(exc.what, exc.fix)
+            raise typer.Exit(EXIT_FAILED) from None
+
+    return run

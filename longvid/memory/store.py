@@ -45,6 +45,21 @@ SCHEMA = [
         embedding BLOB
     );
     """,
+    # version 2: full-text search over chunk texts (names, numbers and quotes that embeddings miss)
+    """
+    CREATE VIRTUAL TABLE chunks_fts USING fts5(text, content='chunks', content_rowid='idx');
+    CREATE TRIGGER chunks_ai AFTER INSERT ON chunks BEGIN
+        INSERT INTO chunks_fts(rowid, text) VALUES (new.idx, new.text);
+    END;
+    CREATE TRIGGER chunks_ad AFTER DELETE ON chunks BEGIN
+        INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.idx, old.text);
+    END;
+    INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild');
+    """,
+    # version 3: cached summaries, keyed by the LLM that wrote them
+    """
+    CREATE TABLE summaries (llm TEXT PRIMARY KEY, summary TEXT NOT NULL, sections TEXT NOT NULL);
+    """,
 ]
 # Below this many vectors an exact (flat) index is best; above it, HNSW.
 _FLAT_LIMIT = 20_000
@@ -99,12 +114,12 @@ class VideoMemory:
         self.db.close()
 
     def _migrate(self) -> None:
+        """Apply the schema versions this database lacks, each in one transaction."""
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
         for number, script in enumerate(SCHEMA[version:], start=version + 1):
             with self.transaction():
-                for statement in script.split(";"):
-                    if statement.strip():
-                        self.db.execute(statement)
+                for statement in _statements(script):
+                    self.db.execute(statement)
                 self.db.execute(f"PRAGMA user_version = {number}")
 
     @contextmanager
@@ -168,7 +183,10 @@ class VideoMemory:
         blob = None if embedding is None else embedding.astype("float32").tobytes()
         with self.transaction():
             self.db.execute(
-                "INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "DELETE FROM chunks WHERE idx = ?", (chunk.index,)
+            )  # keeps the FTS in step
+            self.db.execute(
+                "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     chunk.index,
                     chunk.start,
@@ -186,9 +204,13 @@ class VideoMemory:
 
     def chunks(self) -> list[ChunkRecord]:
         """Every stored chunk, in time order."""
+        return self._select("ORDER BY idx", ())
+
+    def _select(self, where: str, args: tuple[Any, ...]) -> list[ChunkRecord]:
         rows = self.db.execute(
             "SELECT idx, start, end, first_shot, last_shot, frame_times, caption, transcript,"
-            " screen_text, text FROM chunks ORDER BY idx"
+            f" screen_text, text FROM chunks {where}",
+            args,
         )
         return [
             ChunkRecord(
@@ -210,6 +232,47 @@ class VideoMemory:
         return int(self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
 
     # --- vectors --------------------------------------------------------------------------------
+
+    def lexical(self, terms: Sequence[str], limit: int) -> list[tuple[int, float]]:
+        """Chunks whose text matches any of ``terms`` (full-text, BM25): (chunk index, rank score)."""
+        words = [t.replace('"', "") for t in terms if t.strip('"')]
+        if not words:
+            return []
+        query = " OR ".join(f'"{w}"' for w in words)
+        rows = self.db.execute(
+            "SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts) LIMIT ?",
+            (query, limit),
+        )
+        return [(int(idx), -float(score)) for idx, score in rows]
+
+    def search_vectors(self, vector: Any, limit: int) -> list[tuple[int, float]]:
+        """Nearest chunks to a unit vector: (chunk index, cosine similarity), best first."""
+        import faiss
+
+        if not self.index_path.exists() and self.write_index() == 0:
+            return []
+        index = faiss.read_index(str(self.index_path))
+        scores, ids = index.search(
+            vector.reshape(1, -1).astype("float32"), min(limit, index.ntotal)
+        )
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def chunk(self, index: int) -> ChunkRecord | None:
+        found = [c for c in self._select("WHERE idx = ?", (index,))]
+        return found[0] if found else None
+
+    def summary(self, llm: str) -> tuple[str, list[dict[str, Any]]] | None:
+        row = self.db.execute(
+            "SELECT summary, sections FROM summaries WHERE llm = ?", (llm,)
+        ).fetchone()
+        return (row[0], json.loads(row[1])) if row else None
+
+    def save_summary(self, llm: str, summary: str, sections: list[dict[str, Any]]) -> None:
+        with self.transaction():
+            self.db.execute(
+                "INSERT OR REPLACE INTO summaries VALUES (?, ?, ?)",
+                (llm, summary, json.dumps(sections)),
+            )
 
     @property
     def index_path(self) -> Path:
@@ -237,6 +300,17 @@ class VideoMemory:
         faiss.write_index(index, str(temporary))
         os.replace(temporary, self.index_path)
         return len(ids)
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements, keeping trigger bodies (BEGIN ... END) whole."""
+    statements, current = [], ""
+    for piece in script.split(";"):
+        current += piece + ";"
+        if current.strip(" \n;") and (current.count("BEGIN") == current.count("END;")):
+            statements.append(current.strip())
+            current = ""
+    return statements
 
 
 def _make_index(dimension: int, count: int) -> Any:

@@ -77,6 +77,8 @@ class ChatModel(ABC):
     """An LLM that answers chat messages."""
 
     info: ModelInfo
+    context_tokens: int = 4096
+    """How much the model reads at once (prompts are packed to fit)."""
 
     @abstractmethod
     def chat(self, messages: Sequence[Message], json_schema: dict[str, Any] | None = None) -> str:

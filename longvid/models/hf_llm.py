@@ -77,6 +77,7 @@ class HFChat(ChatModel):
         )
         self.model.to(self.device).eval()
         self.max_new_tokens = max_new_tokens
+        self.context_tokens = context_length(self.model.config)
         self.info = ModelInfo(str(spec), "transformers", {"device": self.device})
 
     def chat(self, messages: Sequence[Message], json_schema: dict[str, Any] | None = None) -> str:
@@ -97,6 +98,7 @@ class VisionLMChat(ChatModel):
         self.model = model
         self.processor = processor
         self.max_new_tokens = max_new_tokens
+        self.context_tokens = context_length(model.config)
         self.info = ModelInfo(spec, "transformers", {"shared_with": "captioner"})
 
     def chat(self, messages: Sequence[Message], json_schema: dict[str, Any] | None = None) -> str:
@@ -113,6 +115,13 @@ class VisionLMChat(ChatModel):
         ).to(self.model.device)
         reply = _generate(self.model, self.processor, inputs, self.max_new_tokens)
         return first_json_object(reply) if json_schema is not None else reply
+
+
+def context_length(config: Any) -> int:
+    """The text context of a (possibly multimodal) model config, leaving room for the reply."""
+    text = config.get_text_config() if hasattr(config, "get_text_config") else config
+    window = int(getattr(text, "max_position_embeddings", 4096) or 4096)
+    return max(1024, min(window, 32768) - 1024)  # long contexts are slow on a laptop: pack to 32k
 
 
 def _generate(model: Any, decoder: Any, inputs: Any, max_new_tokens: int) -> str:

@@ -1,0 +1,184 @@
+"""``longvid ask``, ``search`` and ``summarize``: answers, moments and summaries with timestamps."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+from longvid_cli.output import emit_json
+from longvid_cli.querying import (
+    AsJson,
+    IndexFirst,
+    Llm,
+    Store,
+    embedder_for,
+    load_llm,
+    open_video_memory,
+    root_of,
+)
+from longvid_cli.runner import Batch, expand_videos, report_error
+
+from longvid.timeline import hms
+
+
+def ask(
+    video: Annotated[str, typer.Argument(help="An indexed video file.")],
+    questions: Annotated[
+        list[str],
+        typer.Argument(
+            help="One or more questions, or '-' to read one per line from stdin.",
+            metavar="QUESTION...",
+        ),
+    ],
+    llm: Llm = None,
+    captioner: Annotated[
+        str | None,
+        typer.Option(help="Video LLM for closer looks (default: the one that indexed the video)."),
+    ] = None,
+    top_k: Annotated[
+        int | None,
+        typer.Option(min=1, help="Chunks to retrieve (default: adapts to the video's length)."),
+    ] = None,
+    inspect: Annotated[
+        bool,
+        typer.Option(
+            "--inspect/--no-inspect", help="Look again at the video when evidence is thin."
+        ),
+    ] = True,
+    max_rounds: Annotated[
+        int, typer.Option(min=1, help="Most answer rounds (each may add a closer look).")
+    ] = 3,
+    max_frames: Annotated[int, typer.Option(min=1, help="Most frames inspected in all.")] = 32,
+    store: Store = None,
+    index_first: IndexFirst = False,
+    as_json: AsJson = False,
+) -> None:
+    """Answer questions about a video, citing the moments the answer rests on."""
+    from longvid.models.registry import LoadOptions, load
+    from longvid.pipeline.ask import AskOptions
+    from longvid.pipeline.ask import ask as answer_question
+
+    memory = open_video_memory(video, root_of(store), index_first)
+    settings = memory.meta("settings")
+    embedder = embedder_for(settings["embedder"])
+    looker = None
+    if inspect:
+        spec = captioner or settings["captioner"]
+        looker = (
+            load("captioner", spec, LoadOptions(frame_cap=max_frames)) if spec != "none" else None
+        )
+    chat = load_llm(llm, looker)
+    options = AskOptions(top_k=top_k, inspect=inspect, max_rounds=max_rounds, max_frames=max_frames)
+    asked = (
+        [line.strip() for line in sys.stdin if line.strip()] if questions == ["-"] else questions
+    )
+    for question in asked:
+        result = answer_question(video, question, memory, embedder, chat, looker, options)
+        if as_json:
+            emit_json(result.to_dict(video))
+        else:
+            typer.echo(result.answer)
+            if not result.evidence:
+                report_error(
+                    "no evidence found in the memory", "try other words, or longvid search"
+                )
+
+
+def search(
+    target: Annotated[
+        str, typer.Argument(help="A video file, or the query itself with --all.", metavar="VIDEO")
+    ],
+    query: Annotated[str | None, typer.Argument(help="What to look for.")] = None,
+    everywhere: Annotated[
+        bool, typer.Option("--all", help="Search every video in the store.")
+    ] = False,
+    top_k: Annotated[int, typer.Option(min=1, help="Moments to return.")] = 5,
+    store: Store = None,
+    as_json: AsJson = False,
+) -> None:
+    """Find the moments of a video (or of every indexed video, with --all) that match a query."""
+    from longvid.pipeline.search import search_library, search_memory
+
+    root = root_of(store)
+    if everywhere:
+        text = " ".join(t for t in (target, query) if t)
+        moments = search_library(root, text, top_k, embedder_for)
+    else:
+        if query is None:
+            raise typer.BadParameter("give a query after the video (or use --all QUERY)")
+        memory = open_video_memory(target, root, index_first=False)
+        moments = search_memory(
+            memory, embedder_for(memory.meta("settings")["embedder"]), query, top_k
+        )
+    for moment in moments:
+        if as_json:
+            emit_json(moment.to_dict())
+        else:
+            prefix = f"{moment.video}  " if everywhere else ""
+            text = " ".join(moment.text.split())
+            typer.echo(
+                f"{prefix}[{hms(moment.start)}–{hms(moment.end)}] {moment.score:.2f}  {text[:160]}"
+            )
+
+
+class Format(StrEnum):
+    md = "md"
+    text = "text"
+    srt = "srt"
+
+
+def summarize(
+    videos: Annotated[
+        list[str], typer.Argument(help="Indexed video files, or '-' for stdin.", metavar="VIDEO...")
+    ],
+    llm: Llm = None,
+    fmt: Annotated[
+        Format, typer.Option("--format", help="md, text, or srt (one cue per section).")
+    ] = Format.md,
+    store: Store = None,
+    index_first: IndexFirst = False,
+    as_json: AsJson = False,
+) -> None:
+    """Summarise videos (cached): sections with times, then the whole."""
+    from longvid.pipeline.summarize import summarize_memory
+
+    root = root_of(store)
+    chat: list[Any] = []
+
+    def work(path: str) -> Any:
+        memory = open_video_memory(path, root, index_first)
+        if not chat:
+            chat.append(load_llm(llm))
+        return summarize_memory(memory, chat[0])
+
+    batch = Batch()
+    for path, result in batch.run(expand_videos(videos), work):
+        if as_json:
+            emit_json({"video": path, "summary": result.summary, "sections": result.sections})
+        else:
+            typer.echo(render_summary(path, result, fmt))
+    batch.exit()
+
+
+def render_summary(path: str, result: Any, fmt: Format) -> str:
+    """A summary as Markdown, plain text, or SRT subtitles (one cue per section)."""
+    if fmt is Format.srt:
+        import pysubs2
+
+        subs = pysubs2.SSAFile()
+        for s in result.sections:
+            subs.append(
+                pysubs2.SSAEvent(
+                    start=round(s["start"] * 1000), end=round(s["end"] * 1000), text=s["summary"]
+                )
+            )
+        return str(subs.to_string("srt"))
+    sections = [f"[{hms(s['start'])}–{hms(s['end'])}] {s['summary']}" for s in result.sections]
+    if fmt is Format.text:
+        return "\n\n".join([f"{path}", result.summary, *sections]) + "\n"
+    body = "\n".join(
+        f"- **{hms(s['start'])}–{hms(s['end'])}** {s['summary']}" for s in result.sections
+    )
+    return f"# {path}\n\n{result.summary}\n\n## Sections\n\n{body}\n"

@@ -1,0 +1,68 @@
+"""What ask, search and summarize share: finding a video's memory and the models to read it."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+Store = Annotated[
+    Path | None, typer.Option(help="Store root (default: LONGVID_HOME or the user data dir).")
+]
+Llm = Annotated[
+    str | None, typer.Option(help="Answering LLM spec (default: by device; see longvid models).")
+]
+IndexFirst = Annotated[
+    bool, typer.Option("--index", help="Index the video first if it is not indexed.")
+]
+AsJson = Annotated[bool, typer.Option("--json", help="JSON output (one object per line).")]
+
+
+def root_of(store: Path | None) -> Path:
+    from longvid.config import store_root
+
+    return store_root(str(store) if store else None)
+
+
+def open_video_memory(video: str, root: Path, index_first: bool, quiet: bool = True) -> Any:
+    """The video's memory; with ``index_first``, index it (default models) when missing."""
+    from longvid.pipeline.retrieve import NotIndexedError, open_memory
+
+    try:
+        return open_memory(root, video)
+    except NotIndexedError:
+        if not index_first:
+            raise
+    from longvid_cli.index import Bars, load_index_models
+
+    from longvid.pipeline.index import index_video
+
+    with Bars(Path(video).name, quiet) as bars:
+        index_video(
+            video, load_index_models(None, None, None, None, None, None), root, progress=bars.update
+        )
+    return open_memory(root, video)
+
+
+@cache
+def embedder_for(spec: str) -> Any:
+    """The embedder a memory was built with (vectors only compare within one model)."""
+    from longvid.models.registry import load
+
+    return load("embedder", spec)
+
+
+def load_llm(spec: str | None, captioner: Any = None) -> Any:
+    """The answering LLM (reusing a loaded video LLM when the spec says ``captioner``)."""
+    from longvid.config import setting
+    from longvid.errors import LongvidError
+    from longvid.models.registry import LoadOptions, load_chat
+
+    llm = load_chat(spec, captioner, LoadOptions(device=setting("device")))
+    if llm is None:
+        raise LongvidError(
+            "no answering LLM is available", "pass --llm (a hub id, .gguf file or openai:MODEL@URL)"
+        )
+    return llm

@@ -1,0 +1,192 @@
+"""Find the moments of a video that bear on a question: vectors + full text, fused, with neighbours.
+
+Embeddings find paraphrases; SQLite full-text search finds the names, numbers and quotes that
+embeddings miss. The two rankings are fused with reciprocal rank fusion, strong hits bring their
+temporal neighbours, and each chosen chunk becomes evidence items with their own times.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from longvid.errors import LongvidError
+from longvid.memory.fingerprint import fingerprint
+from longvid.memory.library import memories
+from longvid.memory.store import ChunkRecord, VideoMemory
+from longvid.models.base import Embedder
+
+_RRF_K = 60
+_STOPWORDS = set(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "did",
+        "do",
+        "does",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "he",
+        "her",
+        "his",
+        "how",
+        "i",
+        "in",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "she",
+        "that",
+        "the",
+        "their",
+        "them",
+        "they",
+        "this",
+        "to",
+        "was",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+        "about",
+        "after",
+        "before",
+        "during",
+        "video",
+        "film",
+        "clip",
+        "movie",
+        "does",
+        "say",
+        "said",
+        "tell",
+    ]
+)
+
+
+class NotIndexedError(LongvidError):
+    """The video has no memory in the store yet."""
+
+
+@dataclass
+class Evidence:
+    """A timestamped piece of text the answer may rest on."""
+
+    start: float
+    end: float
+    text: str
+    score: float
+    source: str  # caption, transcript, ocr, inspection or summary
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def open_memory(root: Path, video: str) -> VideoMemory:
+    """The newest complete memory of ``video`` (found by content); else NotIndexedError."""
+    if not Path(video).is_file():
+        raise LongvidError(f"{video}: no such file", "check the path")
+    found = memories(root, fingerprint(video))
+    complete = [m for m in found if m.status == "complete"]
+    if not complete:
+        state = "only partly indexed" if found else "not indexed"
+        raise NotIndexedError(f"{video}: {state}", f"run: longvid index {video}  (or pass --index)")
+    return VideoMemory(Path(complete[0].folder))
+
+
+def query_terms(text: str) -> list[str]:
+    """Words worth matching literally: numbers, quoted phrases, and non-stopwords of 3+ letters."""
+    quoted = re.findall(r'"([^"]+)"', text)
+    words = re.findall(r"[\w']+", text.lower())
+    terms = [w for w in words if w.isdigit() or (len(w) >= 3 and w not in _STOPWORDS)]
+    return list(dict.fromkeys([*quoted, *terms]))
+
+
+def adaptive_k(chunks: int, top_k: int | None) -> int:
+    """How many chunks to keep: the user's k, else more for longer videos (3 to 12)."""
+    if top_k:
+        return top_k
+    return max(3, min(12, 3 + chunks // 40))
+
+
+def rank_chunks(
+    memory: VideoMemory, embedder: Embedder, query: str, top_k: int | None = None
+) -> list[tuple[ChunkRecord, float]]:
+    """The best chunks for ``query`` with fused scores in 0..1, best first."""
+    count = memory.chunk_count()
+    if count == 0:
+        return []
+    k = adaptive_k(count, top_k)
+    semantic = memory.search_vectors(embedder.embed([query])[0], 2 * k)
+    lexical = memory.lexical(query_terms(query), 2 * k)
+    fused: dict[int, float] = {}
+    for ranking in (semantic, lexical):
+        for rank, (idx, _) in enumerate(ranking):
+            fused[idx] = fused.get(idx, 0.0) + 1.0 / (_RRF_K + rank + 1)
+    best = 2.0 / (_RRF_K + 1)
+    for idx, _ in semantic[:2]:  # the moments just before and after a strong hit give context
+        for neighbour in (idx - 1, idx + 1):
+            if 0 <= neighbour < count and neighbour not in fused:
+                fused[neighbour] = fused[idx] * 0.5
+    ranked = sorted(fused.items(), key=lambda item: -item[1])[:k]
+    out = []
+    for idx, score in ranked:
+        chunk = memory.chunk(idx)
+        if chunk is not None:
+            out.append((chunk, round(score / best, 4)))
+    return out
+
+
+def chunk_evidence(chunk: ChunkRecord, score: float, terms: list[str]) -> list[Evidence]:
+    """A chunk as evidence: its caption, each speech line and each on-screen line, with times."""
+
+    def boost(text: str) -> float:
+        lowered = text.lower()
+        return round(score * (1 + 0.1 * sum(t.lower() in lowered for t in terms)), 4)
+
+    items = []
+    if chunk.caption.strip():
+        items.append(Evidence(chunk.start, chunk.end, chunk.caption.strip(), score, "caption"))
+    items += [
+        Evidence(t.start, t.end, t.text, boost(t.text), "transcript") for t in chunk.transcript
+    ]
+    items += [Evidence(t.start, t.end, t.text, boost(t.text), "ocr") for t in chunk.screen_text]
+    return items
+
+
+def retrieve(
+    memory: VideoMemory, embedder: Embedder, question: str, top_k: int | None = None
+) -> list[Evidence]:
+    """Evidence for a question, best first (duplicates from overlapping chunks removed)."""
+    terms = query_terms(question)
+    seen: set[tuple[float, float, str]] = set()
+    evidence = []
+    for chunk, score in rank_chunks(memory, embedder, question, top_k):
+        for item in chunk_evidence(chunk, score, terms):
+            key = (item.start, item.end, item.text)
+            if key not in seen:
+                seen.add(key)
+                evidence.append(item)
+    return sorted(evidence, key=lambda e: (-e.score, e.start))
