@@ -62,3 +62,29 @@ def cut_times(lengths: list[float]) -> list[float]:
         total += length
         times.append(round(total, 6))
     return times
+
+
+def spoken_video(
+    path: Path, lines: list[tuple[float, str]], duration: float, shot_s: float = 20.0
+) -> Path:
+    """Shots of ``shot_s`` seconds with espeak-ng saying each (start time, sentence) line."""
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed")
+    folder = path.parent / f"{path.stem}-voice"
+    folder.mkdir(exist_ok=True)
+    inputs, labels = [], []
+    for i, (start, text) in enumerate(lines):
+        wav = folder / f"{i}.wav"
+        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "135", "-w", str(wav), text], check=True)
+        inputs += ["-i", str(wav)]
+        delay = round(start * 1000)
+        labels.append(f"[{i}]adelay={delay}|{delay}[v{i}]")
+    mix = ";".join(labels) + ";" + "".join(f"[v{i}]" for i in range(len(lines)))
+    audio = folder / "speech.wav"
+    ffmpeg(*inputs, "-filter_complex", f"{mix}amix=inputs={len(lines)}:normalize=0,apad=whole_dur={duration}",
+           "-t", str(duration), str(audio))  # fmt: skip
+    shots = [shot_s] * int(duration // shot_s) + ([duration % shot_s] if duration % shot_s else [])
+    silent = shots_video(folder / "video.mp4", shots)
+    ffmpeg("-i", str(silent), "-i", str(audio), "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac",
+           "-shortest", str(path))  # fmt: skip
+    return path

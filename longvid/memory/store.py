@@ -47,7 +47,9 @@ SCHEMA = [
     """,
     # version 2: full-text search over chunk texts (names, numbers and quotes that embeddings miss)
     """
-    CREATE VIRTUAL TABLE chunks_fts USING fts5(text, content='chunks', content_rowid='idx');
+    CREATE VIRTUAL TABLE chunks_fts USING fts5(
+        text, content='chunks', content_rowid='idx', tokenize='porter unicode61'
+    );
     CREATE TRIGGER chunks_ai AFTER INSERT ON chunks BEGIN
         INSERT INTO chunks_fts(rowid, text) VALUES (new.idx, new.text);
     END;

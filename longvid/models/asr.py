@@ -67,9 +67,18 @@ class FasterWhisper(Transcriber):
         if sample_rate != SAMPLE_RATE:
             raise ValueError(f"faster-whisper needs {SAMPLE_RATE} Hz audio")
         segments, _ = self.model.transcribe(
-            audio, beam_size=1, condition_on_previous_text=False, vad_filter=True
+            audio,
+            beam_size=1,
+            condition_on_previous_text=False,
+            vad_filter=True,
+            word_timestamps=True,
         )
-        return _clean(((s.start, s.end, s.text) for s in segments), len(audio) / sample_rate)
+        # Word times are tight; segment ends otherwise stretch over the silence that follows.
+        timed = [
+            (s.words[0].start, s.words[-1].end, s.text) if s.words else (s.start, s.end, s.text)
+            for s in segments
+        ]
+        return _clean(timed, len(audio) / sample_rate)
 
 
 def is_ctranslate2_dir(path: str) -> bool:

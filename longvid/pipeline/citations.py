@@ -30,12 +30,12 @@ def span_text(start: float, end: float) -> str:
 
 
 def fix_citations(
-    answer: str, evidence: Sequence[Evidence], duration: float
+    answer: str, evidence: Sequence[Evidence], duration: float, cite_best: bool = True
 ) -> tuple[str, list[tuple[float, float]]]:
     """Keep citations backed by evidence, repair near misses, drop the rest.
 
     Returns the answer with its citations rewritten as ``[hh:mm:ss–hh:mm:ss]`` and the cited spans.
-    An answer that cites nothing gets the span of its best evidence appended.
+    With ``cite_best``, an answer that cites nothing gets the span of its best evidence appended.
     """
     cited: list[tuple[float, float]] = []
 
@@ -51,8 +51,9 @@ def fix_citations(
         return span_text(*backing)
 
     fixed = CITATION.sub(replace, answer)
-    fixed = re.sub(r"[ \t]+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", fixed)).strip()
-    if not cited and evidence:
+    fixed = re.sub(r"[ \t]+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", fixed))
+    fixed = "\n".join(line.strip() for line in fixed.strip().splitlines())
+    if cite_best and not cited and evidence:
         best = max(evidence, key=lambda e: e.score)
         cited.append((best.start, best.end))
         fixed = f"{fixed} {span_text(best.start, best.end)}".strip()

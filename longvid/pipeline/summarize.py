@@ -11,6 +11,8 @@ from typing import Any
 
 from longvid.memory.store import VideoMemory
 from longvid.models.base import ChatModel
+from longvid.pipeline.citations import fix_citations
+from longvid.pipeline.retrieve import Evidence
 from longvid.timeline import hms
 
 SECTION_PROMPT = (
@@ -41,11 +43,13 @@ def summarize_memory(
     if cached is not None:
         return Summary(cached[0], cached[1], cached=True)
     budget = max(2000, getattr(llm, "context_tokens", 4096) * _CHARS_PER_TOKEN // 2)
-    notes = [
-        (c.start, c.end, f"[{hms(c.start)}–{hms(c.end)}] {c.text}")
-        for c in memory.chunks()
-        if c.text.strip()
-    ]
+    chunks = [c for c in memory.chunks() if c.text.strip()]
+    notes = [(c.start, c.end, f"[{hms(c.start)}–{hms(c.end)}] {c.text}") for c in chunks]
+    spans = [Evidence(c.start, c.end, c.text, 1.0, "caption") for c in chunks]
+
+    def checked(text: str) -> str:  # times a model makes up are dropped
+        return fix_citations(text, spans, chunks[-1].end, cite_best=False)[0]
+
     groups = _pack(notes, budget)
     sections = []
     for number, group in enumerate(groups, start=1):
@@ -55,10 +59,14 @@ def summarize_memory(
                 {"role": "user", "content": "\n".join(n for _, _, n in group)},
             ]
         )
-        sections.append({"start": group[0][0], "end": group[-1][1], "summary": text.strip()})
+        sections.append({"start": group[0][0], "end": group[-1][1], "summary": checked(text)})
         if progress:
             progress(number, len(groups))
-    summary = _combine(llm, sections, budget) if sections else "Nothing was indexed for this video."
+    summary = (
+        checked(_combine(llm, sections, budget))
+        if sections
+        else "Nothing was indexed for this video."
+    )
     memory.save_summary(llm.info.spec, summary, sections)
     return Summary(summary, sections)
 
