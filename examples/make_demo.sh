@@ -20,7 +20,7 @@ list="$work/list.txt"
 for i in "${!scenes[@]}"; do
   IFS='|' read -r source title line <<<"${scenes[$i]}"
   printf '%s' "$title" >"$work/$i.txt"
-  espeak-ng -s 150 -w "$work/$i.wav" "$line"
+  espeak-ng -v en-us -s 135 -w "$work/$i.wav" "$line"
   length=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$work/$i.wav")
   length=$(python3 -c "print(round($length + 1.5, 2))")
   ffmpeg -v error -y -f lavfi -i "$source=size=640x360:rate=25" -i "$work/$i.wav" \

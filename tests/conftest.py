@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.media import ffmpeg, shots_video
+
+os.environ["HF_HUB_OFFLINE"] = (
+    "1"  # before anything imports huggingface_hub: tests never reach a hub
+)
 
 CUT_LENGTHS = [2.0, 3.0, 1.6, 2.4]
 

@@ -133,3 +133,19 @@ def test_heavy_libraries_load_only_when_a_model_does() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.strip() == "[]", done.stderr
+
+
+def test_unreachable_hub_switches_to_offline_quickly(monkeypatch: pytest.MonkeyPatch) -> None:
+    import huggingface_hub.constants as hub
+
+    from longvid.models import hf_common
+
+    monkeypatch.setattr(hub, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(hub, "ENDPOINT", "https://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    hf_common.go_offline_if_hub_unreachable.cache_clear()
+    try:
+        assert hf_common.go_offline_if_hub_unreachable() is True
+        assert hub.HF_HUB_OFFLINE is True
+    finally:
+        hf_common.go_offline_if_hub_unreachable.cache_clear()

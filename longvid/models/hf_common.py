@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Callable
+from functools import cache
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from longvid.errors import LongvidError, MissingDependencyError
 
@@ -39,11 +44,34 @@ _NOT_CACHED = (
 )
 
 
+@cache
+def go_offline_if_hub_unreachable() -> bool:
+    """Switch huggingface_hub to offline mode when its endpoint cannot be reached in 3 s.
+
+    Without this, every load of an uncached model retries the network for half a minute
+    before failing. Returns True when offline (already, or now).
+    """
+    import huggingface_hub.constants as hub
+
+    if hub.HF_HUB_OFFLINE:
+        return True
+    endpoint = urlparse(hub.ENDPOINT)
+    try:
+        socket.create_connection((endpoint.hostname or "", endpoint.port or 443), timeout=3).close()
+        return False
+    except OSError:
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        hub.HF_HUB_OFFLINE = True
+        return True
+
+
 def load_or_explain(what: str, name: str, load: Callable[[], Any]) -> Any:
     """Run ``load`` quietly; turn a missing/unreachable model into a ModelUnavailableError."""
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # weight-loading bars; the CLI shows its own progress
+    if not Path(name).exists():
+        go_offline_if_hub_unreachable()
     try:
         return load()
     except ImportError as exc:

@@ -162,13 +162,14 @@ def load(channel: str, given: str | None = None, options: LoadOptions | None = N
             f"no embedder: {text} unavailable ({reason})",
             "pip install 'longvid[offline]' or pass --embedder",
         )
-    log.warning(
-        "default %s unavailable (%s); %s — install longvid[offline] or set one with --%s",
-        channel,
-        reason,
-        lost,
-        channel,
+    hint = (
+        f"set one with --{channel}"
+        if stand_in
+        else f"install longvid[offline] or set one with --{channel}"
     )
+    if locate() is None and channel in ("captioner", "ocr"):
+        hint = f"set one with --{channel} (a local directory, or openai:MODEL@URL for a server)"
+    log.warning("default %s unavailable (%s); %s — %s", channel, reason, lost, hint)
     return None
 
 
