@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.media import ffmpeg, shots_video
+from tests.media import H264, ffmpeg, shots_video
 
 os.environ["HF_HUB_OFFLINE"] = (
     "1"  # before anything imports huggingface_hub: tests never reach a hub
@@ -84,10 +84,7 @@ def vfr_video(media_dir: Path) -> Path:
         r"[0][1][2]concat=n=3:v=1:a=0,select='if(lt(t\,3)\,not(mod(n\,3))\,1)'",
         "-fps_mode",
         "passthrough",
-        "-c:v",
-        "libx264",
-        "-pix_fmt",
-        "yuv420p",
+        *H264,
         str(path),
     )
     return path
@@ -120,10 +117,7 @@ def subtitled_video(media_dir: Path) -> Path:
         "1:a",
         "-map",
         "2:s",
-        "-c:v",
-        "libx264",
-        "-pix_fmt",
-        "yuv420p",
+        *H264,
         "-c:a",
         "aac",
         "-c:s",

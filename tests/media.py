@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+H264 = ("-c:v", "libx264", "-pix_fmt", "yuv420p")
 # Visually distinct lavfi sources; consecutive ones make hard cuts.
 SOURCES = ("testsrc", "smptebars", "rgbtestsrc", "pal100bars", "testsrc2", "yuvtestsrc")
 
@@ -45,10 +46,7 @@ def shots_video(
         "-filter_complex",
         graph,
         *maps,
-        "-c:v",
-        "libx264",
-        "-pix_fmt",
-        "yuv420p",
+        *H264,
         *extra,
         str(path),
     )
