@@ -157,3 +157,43 @@ def bad_inputs(media_dir: Path, cuts_video: Path) -> dict[str, Path]:
         "no_index": no_index,
         "audio_only": audio,
     }
+
+
+FACTS = [
+    (12.0, 15.0, "The ferry to Ardmore leaves at 07:15 every morning."),
+    (25.0, 28.0, "Captain Mira Okafor checks the engine before the crossing."),
+    (41.0, 44.0, "The radio warns of a storm coming from the west."),
+    (52.0, 55.0, "Fresh bread costs three euros at the market."),
+]
+
+
+@pytest.fixture(scope="session")
+def facts_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """60 s, six 10 s shots, subtitles carrying a fact at known times."""
+    folder = tmp_path_factory.mktemp("facts")
+    plain = shots_video(folder / "plain.mp4", [10.0] * 6)
+    srt = folder / "facts.srt"
+    srt.write_text(
+        "\n".join(
+            f"{i}\n00:00:{a:06.3f} --> 00:00:{b:06.3f}\n{text}\n".replace(".", ",", 2)
+            for i, (a, b, text) in enumerate(FACTS, start=1)
+        ),
+        encoding="utf-8",
+    )
+    video = folder / "harbour.mkv"
+    ffmpeg(
+        "-i",
+        str(plain),
+        "-i",
+        str(srt),
+        "-map",
+        "0",
+        "-map",
+        "1",
+        "-c",
+        "copy",
+        "-c:s",
+        "srt",
+        str(video),
+    )
+    return video

@@ -18,47 +18,8 @@ from longvid.pipeline.retrieve import Evidence, NotIndexedError, open_memory, re
 from longvid.pipeline.search import search_library, search_memory
 from tests.fake_openai import FakeServer, completion, serve
 from tests.fakes import RecordingCaptioner, ScriptedChat
-from tests.media import ffmpeg, shots_video
 
 runner = CliRunner()
-FACTS = [
-    (12.0, 15.0, "The ferry to Ardmore leaves at 07:15 every morning."),
-    (25.0, 28.0, "Captain Mira Okafor checks the engine before the crossing."),
-    (41.0, 44.0, "The radio warns of a storm coming from the west."),
-    (52.0, 55.0, "Fresh bread costs three euros at the market."),
-]
-
-
-@pytest.fixture(scope="module")
-def facts_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """60 s, six 10 s shots, subtitles carrying a fact at known times."""
-    folder = tmp_path_factory.mktemp("facts")
-    plain = shots_video(folder / "plain.mp4", [10.0] * 6)
-    srt = folder / "facts.srt"
-    srt.write_text(
-        "\n".join(
-            f"{i}\n00:00:{a:06.3f} --> 00:00:{b:06.3f}\n{text}\n".replace(".", ",", 2)
-            for i, (a, b, text) in enumerate(FACTS, start=1)
-        ),
-        encoding="utf-8",
-    )
-    video = folder / "harbour.mkv"
-    ffmpeg(
-        "-i",
-        str(plain),
-        "-i",
-        str(srt),
-        "-map",
-        "0",
-        "-map",
-        "1",
-        "-c",
-        "copy",
-        "-c:s",
-        "srt",
-        str(video),
-    )
-    return video
 
 
 @pytest.fixture(scope="module")

@@ -62,6 +62,10 @@ SCHEMA = [
     """
     CREATE TABLE summaries (llm TEXT PRIMARY KEY, summary TEXT NOT NULL, sections TEXT NOT NULL);
     """,
+    # version 4: answers to benchmark questions, so an interrupted eval resumes
+    """
+    CREATE TABLE answers (key TEXT PRIMARY KEY, record TEXT NOT NULL);
+    """,
 ]
 # Below this many vectors an exact (flat) index is best; above it, HNSW.
 _FLAT_LIMIT = 20_000
@@ -274,6 +278,16 @@ class VideoMemory:
             self.db.execute(
                 "INSERT OR REPLACE INTO summaries VALUES (?, ?, ?)",
                 (llm, summary, json.dumps(sections)),
+            )
+
+    def cached_answer(self, key: str) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT record FROM answers WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def save_answer(self, key: str, record: dict[str, Any]) -> None:
+        with self.transaction():
+            self.db.execute(
+                "INSERT OR REPLACE INTO answers VALUES (?, ?)", (key, json.dumps(record))
             )
 
     @property

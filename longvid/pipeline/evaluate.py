@@ -1,0 +1,159 @@
+"""``eval``: multiple-choice video QA. Each video is indexed once; answers are cached in its memory.
+
+Questions go through the same ``ask`` agent users get (retrieval, closer looks, citations), with
+the options listed and the reply read back as an option letter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from longvid.memory.store import VideoMemory
+from longvid.models.base import Captioner, ChatModel, Embedder
+from longvid.pipeline.ask import AskOptions, ask
+from longvid.pipeline.benchmarks import LETTERS, Item
+
+
+@dataclass
+class Report:
+    """Accuracy overall and per category, with the per-question records."""
+
+    records: list[dict[str, Any]]
+    elapsed_s: float = 0.0
+    categories: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    @property
+    def scored(self) -> list[dict[str, Any]]:
+        return [r for r in self.records if r["answer"] is not None]
+
+    @property
+    def accuracy(self) -> float:
+        scored = self.scored
+        return sum(r["correct"] for r in scored) / len(scored) if scored else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        scored = self.scored
+        return {
+            "accuracy": round(self.accuracy, 4),
+            "correct": sum(r["correct"] for r in scored),
+            "total": len(scored),
+            "categories": self.categories,
+            "mean_frames_captioned": _mean(r["frames_captioned"] for r in self.records),
+            "mean_frames_inspected": _mean(r["frames_inspected"] for r in self.records),
+            "elapsed_s": round(self.elapsed_s, 2),
+            "questions": self.records,
+        }
+
+
+def choice_prompt(item: Item) -> str:
+    """The question with lettered options and how to reply."""
+    options = "\n".join(f"({LETTERS[i]}) {text}" for i, text in enumerate(item.options))
+    return f"{item.question}\nOptions:\n{options}\nAnswer with the letter of the correct option first, then why."
+
+
+def read_choice(reply: str, options: Sequence[str]) -> int | None:
+    """The option a reply picks: "B." / "(B)" / "answer: B" first, else the one option it names."""
+    letters = LETTERS[: len(options)]
+    text = reply.strip()
+    patterns = [
+        rf"^\W*([{letters}])(?:[.:)\]]|\s*$|\s*[-–—\n])",  # "B", "B.", "(B)", "B - because"
+        rf"\b(?:answer|option|choice)\s*(?:is|:)?\s*\(?([{letters}])\b",  # "the answer is B"
+        rf"\(([{letters}])\)",  # "(B)" anywhere
+    ]
+    for pattern in patterns:
+        match = re.search(pattern, text, re.IGNORECASE if "answer" in pattern else 0)
+        if match:
+            return letters.index(match.group(1).upper())
+    lowered = text.lower()
+    named = [i for i, option in enumerate(options) if option.strip() and option.lower() in lowered]
+    if len(named) == 1:
+        return named[0]
+    start = re.match(
+        rf"^\W*([{letters}])\s", text
+    )  # "B because…" (last, since "A" may be an article)
+    return letters.index(start.group(1)) if start else None
+
+
+def answer_key(item: Item, llm: ChatModel, options: AskOptions) -> str:
+    """Cache key: the question, its options, the LLM and the agent's bounds."""
+    blob = json.dumps([item.question, item.options, llm.info.spec, asdict(options)], sort_keys=True)
+    return hashlib.sha1(blob.encode()).hexdigest()
+
+
+def evaluate(
+    items: Sequence[Item],
+    memory_for: Callable[[str], VideoMemory],
+    embedder_for: Callable[[VideoMemory], Embedder],
+    llm: ChatModel,
+    captioner: Captioner | None = None,
+    options: AskOptions | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Report:
+    """Answer every item (cached answers are reused) and score them."""
+    started = time.monotonic()
+    options = options or AskOptions()
+    records = []
+    for number, item in enumerate(items, start=1):
+        memory = memory_for(item.video)
+        key = answer_key(item, llm, options)
+        record = memory.cached_answer(key)
+        if record is None:
+            record = _answer(item, memory, embedder_for(memory), llm, captioner, options)
+            memory.save_answer(key, record)
+        records.append({**record, "id": item.id, "answer": item.answer, "category": item.category,
+                        "correct": item.answer is not None and record["predicted"] == item.answer})  # fmt: skip
+        if progress:
+            progress(number, len(items))
+    report = Report(records, time.monotonic() - started)
+    report.categories = _by_category(report.scored)
+    return report
+
+
+def _answer(item: Item, memory: VideoMemory, embedder: Embedder, llm: ChatModel,
+            captioner: Captioner | None, options: AskOptions) -> dict[str, Any]:  # fmt: skip
+    started = time.monotonic()
+    result = ask(item.video, choice_prompt(item), memory, embedder, llm, captioner, options)
+    captioned = (
+        sum(len(chunk.frame_times) for chunk in memory.chunks()) if _captioned(memory) else 0
+    )
+    return {
+        "video": item.video,
+        "question": item.question,
+        "options": list(item.options),
+        "predicted": read_choice(result.answer, item.options),
+        "response": result.answer,
+        "rounds": result.rounds,
+        "frames_captioned": captioned,
+        "frames_inspected": result.frames_inspected,
+        "elapsed_s": round(time.monotonic() - started, 2),
+    }
+
+
+def _captioned(memory: VideoMemory) -> bool:
+    return (memory.meta("settings") or {}).get("captioner", "none") != "none"
+
+
+def _by_category(records: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    groups: dict[str, list[bool]] = defaultdict(list)
+    for record in records:
+        groups[record["category"] or "all"].append(record["correct"])
+    return {
+        name: {
+            "accuracy": round(sum(marks) / len(marks), 4),
+            "correct": sum(marks),
+            "total": len(marks),
+        }
+        for name, marks in sorted(groups.items())
+    }
+
+
+def _mean(values: Any) -> float:
+    numbers = list(values)
+    return round(sum(numbers) / len(numbers), 2) if numbers else 0.0

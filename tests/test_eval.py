@@ -1,0 +1,138 @@
+"""``eval``: benchmark adapters, reading the chosen option, scoring, caching, CLI output."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from longvid_cli.app import app
+from typer.testing import CliRunner
+
+from longvid.errors import InputError
+from longvid.pipeline.benchmarks import Item, answer_index, load_benchmark
+from longvid.pipeline.evaluate import read_choice
+from tests.fake_openai import FakeServer, completion, serve
+
+runner = CliRunner()
+
+
+def write(path: Path, rows: object) -> Path:
+    path.write_text(json.dumps(rows), encoding="utf-8")
+    return path
+
+
+def test_common_format_with_letters_or_indices(tmp_path: Path) -> None:
+    bench = write(tmp_path / "b.json", [
+        {"id": "q1", "video": "v.mp4", "question": "Q?", "options": ["x", "y"], "answer": "B", "category": "c"},
+        {"id": "q2", "video": "/abs/w.mp4", "question": "R?", "options": ["x", "y", "z"], "answer": 2},
+    ])  # fmt: skip
+    name, items = load_benchmark(bench)
+    assert name == "common"
+    assert items[0] == Item("q1", str(tmp_path / "v.mp4"), "Q?", ("x", "y"), 1, "c")
+    assert (items[1].video, items[1].answer) == ("/abs/w.mp4", 2)
+    jsonl = tmp_path / "b.jsonl"
+    jsonl.write_text("\n".join(json.dumps(r) for r in json.loads(bench.read_text())))
+    assert load_benchmark(jsonl, videos_dir="/videos")[1][0].video == "/videos/v.mp4"
+
+
+def test_egoschema_nextqa_videomme_adapters(tmp_path: Path) -> None:
+    ego = write(tmp_path / "ego.json", [{"q_uid": "abc", "google_drive_id": "g", "question": "What did c do?",
+                                         **{f"option {i}": f"o{i}" for i in range(5)}, "answer": 3}])  # fmt: skip
+    assert load_benchmark(ego) == ("egoschema", [Item("abc", str(tmp_path / "abc.mp4"), "What did c do?",
+                                                      ("o0", "o1", "o2", "o3", "o4"), 3)])  # fmt: skip
+    nextqa = tmp_path / "val.csv"
+    nextqa.write_text("video,frame_count,width,height,question,answer,qid,type,a0,a1,a2,a3,a4\n"
+                      "4010069381,369,640,480,why did the boy run,2,6,CW,a,b,c,d,e\n")  # fmt: skip
+    name, [item] = load_benchmark(nextqa)
+    assert (name, item.id, item.video, item.answer, item.category) == (
+        "nextqa", "4010069381_6", str(tmp_path / "4010069381.mp4"), 2, "CW")  # fmt: skip
+    mme = write(tmp_path / "mme.json", [{"video_id": "001", "videoID": "fFjv93ACGo8", "question_id": "001-1",
+                                         "duration": "short", "domain": "Knowledge", "task_type": "Counting Problem",
+                                         "question": "How many?", "options": ["A. 1.", "B. 2.", "C. 3.", "D. 4."],
+                                         "answer": "C"}])  # fmt: skip
+    name, [item] = load_benchmark(mme)
+    assert (name, item.video, item.options, item.answer, item.category) == (
+        "videomme", str(tmp_path / "fFjv93ACGo8.mp4"), ("1.", "2.", "3.", "4."), 2, "Counting Problem")  # fmt: skip
+
+
+@pytest.mark.parametrize(("rows", "message"), [
+    ([], "no questions"),
+    ([{"movie": "x"}], "unknown benchmark format"),
+    ([{"video": "v", "question": "q", "options": ["a"], "answer": "Z"}], "neither an index nor a letter"),
+    ([{"video": "v", "question": "q", "options": ["a"], "answer": 3}], "out of range"),
+])  # fmt: skip
+def test_bad_benchmark_files(tmp_path: Path, rows: list[object], message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        load_benchmark(write(tmp_path / "bad.json", rows))
+
+
+def test_reading_the_chosen_option() -> None:
+    options = ["seven fifteen", "eight forty", "noon"]
+    assert [read_choice(r, options) for r in ["B", "(C) noon", "The answer is b.", "answer: C", "C - late"]] == [
+        1, 2, 1, 2, 2]  # fmt: skip
+    assert read_choice("It leaves at seven fifteen [00:00:12]", options) == 0
+    assert read_choice("no idea", options) is None
+    assert answer_index("(D)", 5) == 3 and answer_index(None, 5) is None
+
+
+def test_eval_scores_caches_and_reports(
+    facts_video: Path, tiny_model: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """A 'reader' LLM picks the option its evidence mentions; the harness must score it right."""
+    bench = write(tmp_path / "facts.json", [
+        {"id": "ferry", "video": str(facts_video), "question": "When does the ferry leave?",
+         "options": ["At 07:15", "At noon", "At 21:00"], "answer": "A", "category": "time"},
+        {"id": "captain", "video": str(facts_video), "question": "Who checks the engine?",
+         "options": ["The cook", "Captain Mira Okafor"], "answer": 1, "category": "people"},
+        {"id": "bread", "video": str(facts_video), "question": "What does bread cost?",
+         "options": ["Three euros", "Ten euros"], "answer": "B", "category": "numbers"},  # wrong on purpose
+    ])  # fmt: skip
+
+    def reader(body: dict) -> tuple[int, dict]:  # type: ignore[type-arg]
+        prompt = body["messages"][-1]["content"]
+        evidence, options = (
+            prompt.split("Question:")[0].lower(),
+            re.findall(r"\(([A-E])\) (.+)", prompt),
+        )
+        words = lambda text: {
+            w for w in re.findall(r"\w+", text.lower()) if len(w) > 3 or w.isdigit()
+        }
+        best = max(options, key=lambda o: len(words(o[1]) & words(evidence)))
+        return 200, completion(json.dumps({"answer": f"{best[0]}. {best[1]}", "sufficient": True}))
+
+    server = FakeServer(script=[reader] * 10)
+    args = [
+        "eval",
+        str(bench),
+        "--json",
+        "--llm",
+        "",
+        "--store",
+        str(tmp_path / "store"),
+        "--no-inspect",
+        "-q",
+    ]
+    with serve(server) as url:
+        args[4] = f"openai:reader@{url}"
+        index = runner.invoke(app, ["index", str(facts_video), "--store", str(tmp_path / "store"), "--captioner",
+                                    "none", "--asr", "none", "--ocr", "none", "--embedder",
+                                    str(tiny_model("sentence_transformer"))])  # fmt: skip
+        assert index.exit_code == 0, index.output
+        first = runner.invoke(app, args)
+        calls = len(server.requests)
+        again = runner.invoke(app, args)
+        text = runner.invoke(app, args[:2] + args[3:])  # without --json
+    assert first.exit_code == 0, first.output
+    report = json.loads(first.stdout)
+    assert (report["format"], report["correct"], report["total"]) == ("common", 2, 3)
+    assert report["accuracy"] == pytest.approx(2 / 3, abs=1e-3)
+    assert report["categories"]["numbers"] == {"accuracy": 0.0, "correct": 0, "total": 1}
+    assert [q["predicted"] for q in report["questions"]] == [0, 1, 0]
+    assert {"id", "question", "options", "answer", "predicted", "correct", "response", "frames_captioned",
+            "frames_inspected", "elapsed_s"} <= set(report["questions"][0])  # fmt: skip
+    assert calls == 3 and len(server.requests) == 3  # the second run answered from the cache
+    assert json.loads(again.stdout)["questions"] == report["questions"]
+    assert "accuracy 66.7% (2/3)" in text.stdout and "numbers" in text.stdout
