@@ -97,9 +97,10 @@ def test_eval_scores_caches_and_reports(
             prompt.split("Question:")[0].lower(),
             re.findall(r"\(([A-E])\) (.+)", prompt),
         )
-        words = lambda text: {
-            w for w in re.findall(r"\w+", text.lower()) if len(w) > 3 or w.isdigit()
-        }
+
+        def words(text):
+            return {w for w in re.findall(r"\w+", text.lower()) if len(w) > 3 or w.isdigit()}
+
         best = max(options, key=lambda o: len(words(o[1]) & words(evidence)))
         return 200, completion(json.dumps({"answer": f"{best[0]}. {best[1]}", "sufficient": True}))
 
