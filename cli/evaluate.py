@@ -101,3 +101,8 @@ def evaluate(
         f"frames per question: {summary['mean_frames_captioned']} captioned, "
         f"{summary['mean_frames_inspected']} inspected; {summary['elapsed_s']} s"
     )
+    if any("recall_at_5" in q for q in summary["questions"]):
+        typer.echo(
+            f"retrieval recall@5: {summary['recall_at_5']:.1%}; "
+            f"mean cited-time error: {summary['mean_time_error_s']} s"
+        )

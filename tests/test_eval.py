@@ -84,7 +84,7 @@ def test_eval_scores_caches_and_reports(
     """A 'reader' LLM picks the option its evidence mentions; the harness must score it right."""
     bench = write(tmp_path / "facts.json", [
         {"id": "ferry", "video": str(facts_video), "question": "When does the ferry leave?",
-         "options": ["At 07:15", "At noon", "At 21:00"], "answer": "A", "category": "time"},
+         "options": ["At 07:15", "At noon", "At 21:00"], "answer": "A", "category": "time", "time": 12.0},
         {"id": "captain", "video": str(facts_video), "question": "Who checks the engine?",
          "options": ["The cook", "Captain Mira Okafor"], "answer": 1, "category": "people"},
         {"id": "bread", "video": str(facts_video), "question": "What does bread cost?",
@@ -134,6 +134,11 @@ def test_eval_scores_caches_and_reports(
     assert [q["predicted"] for q in report["questions"]] == [0, 1, 0]
     assert {"id", "question", "options", "answer", "predicted", "correct", "response", "frames_captioned",
             "frames_inspected", "elapsed_s"} <= set(report["questions"][0])  # fmt: skip
+    ferry = report["questions"][0]
+    assert (
+        ferry["recall_at_5"] is True and ferry["time_error_s"] == 0.0
+    )  # cited [00:00:12–00:00:15]
+    assert report["recall_at_5"] == 1.0 and "recall_at_5" not in report["questions"][1]
     assert calls == 3 and len(server.requests) == 3  # the second run answered from the cache
     assert json.loads(again.stdout)["questions"] == report["questions"]
     assert "accuracy 66.7% (2/3)" in text.stdout and "numbers" in text.stdout

@@ -14,7 +14,7 @@ import csv
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ class Item:
     options: tuple[str, ...]
     answer: int | None
     category: str | None = None
+    time: float | None = None  # when the answer is shown or said (seconds), if known
 
 
 def answer_index(value: Any, options: int) -> int | None:
@@ -58,8 +59,9 @@ def answer_index(value: Any, options: int) -> int | None:
 
 def _common(row: dict[str, Any], number: int) -> Item:
     options = tuple(str(o) for o in row["options"])
+    time = float(row["time"]) if row.get("time") not in (None, "") else None
     return Item(str(row.get("id", number)), str(row["video"]), str(row["question"]), options,
-                answer_index(row.get("answer"), len(options)), row.get("category") or row.get("task"))  # fmt: skip
+                answer_index(row.get("answer"), len(options)), row.get("category") or row.get("task"), time)  # fmt: skip
 
 
 def _egoschema(row: dict[str, Any], number: int) -> Item:
@@ -149,5 +151,4 @@ def load_benchmark(
 
 def _resolved(item: Item, base: Path) -> Item:
     video = Path(item.video).expanduser()
-    return Item(item.id, str(video if video.is_absolute() else base / video), item.question, item.options,
-                item.answer, item.category)  # fmt: skip
+    return replace(item, video=str(video if video.is_absolute() else base / video))

@@ -47,6 +47,10 @@ class Report:
             "categories": self.categories,
             "mean_frames_captioned": _mean(r["frames_captioned"] for r in self.records),
             "mean_frames_inspected": _mean(r["frames_inspected"] for r in self.records),
+            "recall_at_5": _mean(r["recall_at_5"] for r in self.records if "recall_at_5" in r),
+            "mean_time_error_s": _mean(
+                r["time_error_s"] for r in self.records if r.get("time_error_s") is not None
+            ),
             "elapsed_s": round(self.elapsed_s, 2),
             "questions": self.records,
         }
@@ -108,7 +112,8 @@ def evaluate(
             record = _answer(item, memory, embedder_for(memory), llm, captioner, options)
             memory.save_answer(key, record)
         records.append({**record, "id": item.id, "answer": item.answer, "category": item.category,
-                        "correct": item.answer is not None and record["predicted"] == item.answer})  # fmt: skip
+                        "correct": item.answer is not None and record["predicted"] == item.answer,
+                        **_timing(item.time, record)})  # fmt: skip
         if progress:
             progress(number, len(items))
     report = Report(records, time.monotonic() - started)
@@ -133,6 +138,20 @@ def _answer(item: Item, memory: VideoMemory, embedder: Embedder, llm: ChatModel,
         "frames_captioned": captioned,
         "frames_inspected": result.frames_inspected,
         "elapsed_s": round(time.monotonic() - started, 2),
+        "top5_times": [round(e.start, 2) for e in result.evidence[:5]],
+        "cited_times": [round(start, 2) for start, _ in result.cited],
+    }
+
+
+def _timing(truth: float | None, record: dict[str, Any]) -> dict[str, Any]:
+    """Retrieval recall@5 (evidence within 2 s of the truth) and the cited time's error, if known."""
+    if truth is None:
+        return {}
+    errors = [abs(t - truth) for t in record["cited_times"]]
+    return {
+        "time": truth,
+        "recall_at_5": any(abs(t - truth) <= 2.0 for t in record["top5_times"]),
+        "time_error_s": round(min(errors), 2) if errors else None,
     }
 
 
