@@ -66,6 +66,11 @@ SCHEMA = [
     """
     CREATE TABLE answers (key TEXT PRIMARY KEY, record TEXT NOT NULL);
     """,
+    # version 5: small JPEGs of the frames each chunk's captioner saw (for reports)
+    """
+    CREATE TABLE thumbnails (chunk INTEGER NOT NULL, time REAL NOT NULL, jpeg BLOB NOT NULL);
+    CREATE INDEX thumbnails_chunk ON thumbnails (chunk);
+    """,
 ]
 # Below this many vectors an exact (flat) index is best; above it, HNSW.
 _FLAT_LIMIT = 20_000
@@ -184,10 +189,20 @@ class VideoMemory:
         """Indices of the chunks already stored."""
         return {row[0] for row in self.db.execute("SELECT idx FROM chunks")}
 
-    def commit_chunk(self, chunk: ChunkRecord, embedding: Any | None) -> None:
-        """Store one finished chunk (and its text vector) atomically."""
+    def commit_chunk(
+        self,
+        chunk: ChunkRecord,
+        embedding: Any | None,
+        thumbnails: Sequence[tuple[float, bytes]] = (),
+    ) -> None:
+        """Store one finished chunk (its text vector and thumbnail JPEGs) atomically."""
         blob = None if embedding is None else embedding.astype("float32").tobytes()
         with self.transaction():
+            self.db.execute("DELETE FROM thumbnails WHERE chunk = ?", (chunk.index,))
+            self.db.executemany(
+                "INSERT INTO thumbnails VALUES (?, ?, ?)",
+                [(chunk.index, t, jpeg) for t, jpeg in thumbnails],
+            )
             self.db.execute(
                 "DELETE FROM chunks WHERE idx = ?", (chunk.index,)
             )  # keeps the FTS in step
@@ -273,12 +288,26 @@ class VideoMemory:
         ).fetchone()
         return (row[0], json.loads(row[1])) if row else None
 
+    def latest_summary(self) -> str | None:
+        """A cached whole-video summary from any LLM, if one was made."""
+        row = self.db.execute(
+            "SELECT summary FROM summaries ORDER BY rowid DESC LIMIT 1"
+        ).fetchone()
+        return str(row[0]) if row else None
+
     def save_summary(self, llm: str, summary: str, sections: list[dict[str, Any]]) -> None:
         with self.transaction():
             self.db.execute(
                 "INSERT OR REPLACE INTO summaries VALUES (?, ?, ?)",
                 (llm, summary, json.dumps(sections)),
             )
+
+    def thumbnails(self, chunk: int) -> list[tuple[float, bytes]]:
+        """The (time, JPEG bytes) thumbnails of a chunk, in time order."""
+        rows = self.db.execute(
+            "SELECT time, jpeg FROM thumbnails WHERE chunk = ? ORDER BY time", (chunk,)
+        )
+        return [(float(t), bytes(jpeg)) for t, jpeg in rows]
 
     def cached_answer(self, key: str) -> dict[str, Any] | None:
         row = self.db.execute("SELECT record FROM answers WHERE key = ?", (key,)).fetchone()

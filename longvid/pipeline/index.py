@@ -195,9 +195,28 @@ def _process(
     texts = [r.text for r in records]
     vectors = models.embedder.embed([t for t in texts if t])
     rows = iter(vectors)
-    for record in records:
-        memory.commit_chunk(record, next(rows) if record.text else None)
+    for record, job in zip(records, batch, strict=True):
+        memory.commit_chunk(record, next(rows) if record.text else None, thumbnails(job.frames))
     return len(records)
+
+
+def thumbnails(frames: list[Any], count: int = 4, side: int = 160) -> list[tuple[float, bytes]]:
+    """Small JPEGs of up to ``count`` evenly spread frames (what reports show)."""
+    import io
+
+    from PIL import Image
+
+    if not frames:
+        return []
+    step = max(1, len(frames) // count)
+    out = []
+    for frame in frames[::step][:count]:
+        image = Image.fromarray(frame.image)
+        image.thumbnail((side, side))
+        buffer = io.BytesIO()
+        image.save(buffer, format="JPEG", quality=70)
+        out.append((frame.time, buffer.getvalue()))
+    return out
 
 
 def _record(job: ChunkJob, transcript: list[TimedText], reader: TextReader | None) -> ChunkRecord:
