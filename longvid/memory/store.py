@@ -272,7 +272,7 @@ class VideoMemory:
 
         if not self.index_path.exists() and self.write_index() == 0:
             return []
-        index = faiss.read_index(str(self.index_path))
+        index = _on_gpu_if_available(faiss.read_index(str(self.index_path)))
         scores, ids = index.search(
             vector.reshape(1, -1).astype("float32"), min(limit, index.ntotal)
         )
@@ -356,6 +356,15 @@ def _statements(script: str) -> list[str]:
             statements.append(current.strip())
             current = ""
     return statements
+
+
+def _on_gpu_if_available(index: Any) -> Any:
+    """The index on the first GPU when faiss-gpu and a CUDA device are present (longvid[gpu])."""
+    import faiss
+
+    if not hasattr(faiss, "StandardGpuResources") or faiss.get_num_gpus() == 0:
+        return index
+    return faiss.index_cpu_to_gpu(faiss.StandardGpuResources(), 0, index)
 
 
 def _make_index(dimension: int, count: int) -> Any:
