@@ -57,7 +57,19 @@ def ask_latency(chunks: int = 1500) -> float:
     with tempfile.TemporaryDirectory() as folder:
         memory = VideoMemory(Path(folder))
         embedder = FreeEmbedder()
-        words = ["ferry", "harbour", "captain", "engine", "storm", "bread", "market", "lighthouse", "island", "gate", "passengers"]
+        words = [
+            "ferry",
+            "harbour",
+            "captain",
+            "engine",
+            "storm",
+            "bread",
+            "market",
+            "lighthouse",
+            "island",
+            "gate",
+            "passengers",
+        ]
         rng = np.random.default_rng(0)
         for i in range(chunks):
             text = " ".join(rng.choice(words, 12))
@@ -98,7 +110,7 @@ def requests(count: int) -> list[CaptionRequest]:
                 Frame(10.0 * i + j, rng.integers(0, 255, (252, 448, 3), dtype=np.uint8))
                 for j in range(8)
             ],
-        )  # fmt: skip
+        )
         for i in range(count)
     ]
 
