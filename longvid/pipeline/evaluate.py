@@ -86,8 +86,10 @@ def read_choice(reply: str, options: Sequence[str]) -> int | None:
 
 
 def answer_key(item: Item, llm: ChatModel, options: AskOptions) -> str:
-    """Cache key: the question, its options, the LLM and the agent's bounds."""
-    blob = json.dumps([item.question, item.options, llm.info.spec, asdict(options)], sort_keys=True)
+    """Cache key: the record's version, the question, its options, the LLM and the agent's bounds."""
+    blob = json.dumps(
+        [2, item.question, item.options, llm.info.spec, asdict(options)], sort_keys=True
+    )
     return hashlib.sha1(blob.encode()).hexdigest()
 
 
@@ -138,19 +140,23 @@ def _answer(item: Item, memory: VideoMemory, embedder: Embedder, llm: ChatModel,
         "frames_captioned": captioned,
         "frames_inspected": result.frames_inspected,
         "elapsed_s": round(time.monotonic() - started, 2),
-        "top5_times": [round(e.start, 2) for e in result.evidence[:5]],
-        "cited_times": [round(start, 2) for start, _ in result.cited],
+        "top5_spans": [[round(e.start, 2), round(e.end, 2)] for e in result.evidence[:5]],
+        "cited_spans": [[round(start, 2), round(end, 2)] for start, end in result.cited],
     }
 
 
 def _timing(truth: float | None, record: dict[str, Any]) -> dict[str, Any]:
-    """Retrieval recall@5 (evidence within 2 s of the truth) and the cited time's error, if known."""
+    """Retrieval recall@5 (a top-5 evidence span within 2 s of the truth) and the cited error, if known."""
     if truth is None:
         return {}
-    errors = [abs(t - truth) for t in record["cited_times"]]
+
+    def distance(span: list[float]) -> float:
+        return max(span[0] - truth, truth - span[1], 0.0)
+
+    errors = [distance(span) for span in record["cited_spans"]]
     return {
         "time": truth,
-        "recall_at_5": any(abs(t - truth) <= 2.0 for t in record["top5_times"]),
+        "recall_at_5": any(distance(span) <= 2.0 for span in record["top5_spans"]),
         "time_error_s": round(min(errors), 2) if errors else None,
     }
 
