@@ -8,7 +8,9 @@ prompt and the first JSON object in the reply is returned.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -68,13 +70,14 @@ class HFChat(ChatModel):
         self.tokenizer: Any = load_or_explain(
             "LLM", spec.name, lambda: AutoTokenizer.from_pretrained(source, **common)
         )
-        self.model: Any = load_or_explain(
-            "LLM",
-            spec.name,
-            lambda: AutoModelForCausalLM.from_pretrained(
-                source, dtype=pick_dtype(self.device), **common
-            ),
-        )
+        with _quiet_gguf_conversion():
+            self.model: Any = load_or_explain(
+                "LLM",
+                spec.name,
+                lambda: AutoModelForCausalLM.from_pretrained(
+                    source, dtype=pick_dtype(self.device), **common
+                ),
+            )
         self.model.to(self.device).eval()
         self.max_new_tokens = max_new_tokens
         self.context_tokens = context_length(self.model.config)
@@ -115,6 +118,25 @@ class VisionLMChat(ChatModel):
         ).to(self.model.device)
         reply = _generate(self.model, self.processor, inputs, self.max_new_tokens)
         return first_json_object(reply) if json_schema is not None else reply
+
+
+@contextmanager
+def _quiet_gguf_conversion() -> Iterator[None]:
+    """Hide transformers' per-tensor GGUF progress bar (stderr is for longvid's own progress)."""
+    try:
+        import transformers.modeling_gguf_pytorch_utils as gguf_utils
+    except ImportError:
+        yield
+        return
+    original = getattr(gguf_utils, "tqdm", None)
+    if original is None:
+        yield
+        return
+    gguf_utils.tqdm = partial(original, disable=True)
+    try:
+        yield
+    finally:
+        gguf_utils.tqdm = original
 
 
 def context_length(config: Any) -> int:
