@@ -66,8 +66,9 @@ def questions(items: list[dict[str, object]], video: str) -> list[dict[str, obje
         while len(options) < 4:
             options.add(rng.randrange(10, 99))
         ordered = sorted(options)
+        shown = {"time_end": when + SCENE_S} if category == "on-screen text" else {}
         out.append({"id": f"q{i:02d}", "video": video, "question": question, "options": [str(o) for o in ordered],
-                    "answer": ordered.index(truth), "category": category, "time": when})  # fmt: skip
+                    "answer": ordered.index(truth), "category": category, "time": when, **shown})  # fmt: skip
     return out
 
 

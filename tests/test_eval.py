@@ -142,3 +142,14 @@ def test_eval_scores_caches_and_reports(
     assert calls == 3 and len(server.requests) == 3  # the second run answered from the cache
     assert json.loads(again.stdout)["questions"] == report["questions"]
     assert "accuracy 66.7% (2/3)" in text.stdout and "numbers" in text.stdout
+
+
+def test_recall_and_time_error_against_spans() -> None:
+    from longvid.pipeline.evaluate import _timing
+
+    record = {"top5_spans": [[100.0, 104.0], [25.0, 25.0]], "cited_spans": [[50.0, 60.0]]}
+    shown = _timing(10.0, 40.0, record)  # on screen from 10 s to 40 s
+    assert shown == {"time": 10.0, "recall_at_5": True, "time_error_s": 10.0}
+    said = _timing(97.0, None, record)  # said at 97 s: 3 s before the nearest span
+    assert said["recall_at_5"] is False and said["time_error_s"] == 37.0
+    assert _timing(None, None, record) == {}

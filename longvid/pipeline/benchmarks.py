@@ -33,7 +33,8 @@ class Item:
     options: tuple[str, ...]
     answer: int | None
     category: str | None = None
-    time: float | None = None  # when the answer is shown or said (seconds), if known
+    time: float | None = None  # when the answer is said or first shown (seconds), if known
+    time_end: float | None = None  # until when it stays on screen, for answers shown a while
 
 
 def answer_index(value: Any, options: int) -> int | None:
@@ -59,9 +60,12 @@ def answer_index(value: Any, options: int) -> int | None:
 
 def _common(row: dict[str, Any], number: int) -> Item:
     options = tuple(str(o) for o in row["options"])
-    time = float(row["time"]) if row.get("time") not in (None, "") else None
+    start, end = (
+        float(row[k]) if row.get(k) not in (None, "") else None for k in ("time", "time_end")
+    )
     return Item(str(row.get("id", number)), str(row["video"]), str(row["question"]), options,
-                answer_index(row.get("answer"), len(options)), row.get("category") or row.get("task"), time)  # fmt: skip
+                answer_index(row.get("answer"), len(options)), row.get("category") or row.get("task"),
+                start, end)  # fmt: skip
 
 
 def _egoschema(row: dict[str, Any], number: int) -> Item:

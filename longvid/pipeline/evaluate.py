@@ -115,7 +115,7 @@ def evaluate(
             memory.save_answer(key, record)
         records.append({**record, "id": item.id, "answer": item.answer, "category": item.category,
                         "correct": item.answer is not None and record["predicted"] == item.answer,
-                        **_timing(item.time, record)})  # fmt: skip
+                        **_timing(item.time, item.time_end, record)})  # fmt: skip
         if progress:
             progress(number, len(items))
     report = Report(records, time.monotonic() - started)
@@ -145,13 +145,16 @@ def _answer(item: Item, memory: VideoMemory, embedder: Embedder, llm: ChatModel,
     }
 
 
-def _timing(truth: float | None, record: dict[str, Any]) -> dict[str, Any]:
+def _timing(truth: float | None, truth_end: float | None, record: dict[str, Any]) -> dict[str, Any]:
     """Retrieval recall@5 (a top-5 evidence span within 2 s of the truth) and the cited error, if known."""
     if truth is None:
         return {}
+    last = truth if truth_end is None else truth_end
 
-    def distance(span: list[float]) -> float:
-        return max(span[0] - truth, truth - span[1], 0.0)
+    def distance(
+        span: list[float],
+    ) -> float:  # gap between the span and the true moment (0: overlap)
+        return max(span[0] - last, truth - span[1], 0.0)
 
     errors = [distance(span) for span in record["cited_spans"]]
     return {
