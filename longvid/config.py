@@ -35,6 +35,9 @@ SETTINGS: dict[str, Setting] = {
     "asr": Setting("LONGVID_ASR", None, "speech model spec, or none"),
     "ocr": Setting("LONGVID_OCR", None, "on-screen text reader: rapidocr or none"),
     "max_frames": Setting("LONGVID_MAX_FRAMES", 32, "most frames per chunk sent to the captioner"),
+    "trust_remote_code": Setting(
+        "LONGVID_TRUST_REMOTE_CODE", False, "let transformers run code shipped with a model (off)"
+    ),
 }
 
 
@@ -69,9 +72,22 @@ def setting(name: str, flag: Any = None) -> Any:
     if flag is not None:
         return flag
     if os.environ.get(entry.env):
-        raw = os.environ[entry.env]
-        return type(entry.default)(raw) if isinstance(entry.default, int) else raw
+        return _parse(os.environ[entry.env], entry)
     return _file_values(config_path()).get(name, entry.default)
+
+
+def _parse(raw: str, entry: Setting) -> Any:
+    """An environment variable's text as the setting's type."""
+    if isinstance(entry.default, bool):
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if isinstance(entry.default, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise LongvidError(
+                f"{entry.env}={raw!r} is not a whole number", f"set {entry.env} to e.g. 32"
+            ) from None
+    return raw
 
 
 def store_root(flag: str | None = None) -> Path:

@@ -32,6 +32,7 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         "LONGVID_OCR",
         "LONGVID_DEVICE",
         "LONGVID_MAX_FRAMES",
+        "LONGVID_TRUST_REMOTE_CODE",
     ):
         monkeypatch.delenv(name, raising=False)
 

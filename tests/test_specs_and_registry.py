@@ -59,6 +59,16 @@ def test_settings_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert setting("captioner", "from-flag/model") == "from-flag/model"
 
 
+def test_typed_environment_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LONGVID_TRUST_REMOTE_CODE", "0")
+    assert setting("trust_remote_code") is False
+    monkeypatch.setenv("LONGVID_TRUST_REMOTE_CODE", "true")
+    assert setting("trust_remote_code") is True
+    monkeypatch.setenv("LONGVID_MAX_FRAMES", "lots")
+    with pytest.raises(LongvidError, match="not a whole number"):
+        setting("max_frames")
+
+
 def test_bad_config_file_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = tmp_path / "bad.toml"
     config.write_text("captionr = 'typo'\n")

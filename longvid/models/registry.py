@@ -140,6 +140,8 @@ def resolve(channel: str, given: str | None, options: LoadOptions) -> tuple[str,
 def load(channel: str, given: str | None = None, options: LoadOptions | None = None) -> Any:
     """Load the backend for ``channel`` (captioner, llm, embedder, asr, ocr); None if switched off."""
     options = options or LoadOptions()
+    if setting("trust_remote_code") and not options.trust_remote_code:
+        options = LoadOptions(options.device, options.frame_cap, trust_remote_code=True)
     text, explicit = resolve(channel, given, options)
     if explicit:
         return _build(channel, parse_spec(text), options)
