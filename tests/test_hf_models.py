@@ -18,7 +18,7 @@ from longvid.models.base import CaptionRequest, TimedText
 from longvid.models.hf_llm import first_json_object, with_schema
 from longvid.models.registry import LoadOptions, load
 
-VIDEO_FAMILIES = ["qwen2_vl", "smolvlm", "llava_onevision"]
+VIDEO_FAMILIES = ["qwen2_vl", "qwen2_5_vl", "qwen3_vl", "smolvlm", "llava_onevision"]
 
 
 def chunk(start: float, frames: int = 4, size: tuple[int, int] = (90, 160)) -> CaptionRequest:
