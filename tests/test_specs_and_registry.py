@@ -159,3 +159,9 @@ def test_unreachable_hub_switches_to_offline_quickly(monkeypatch: pytest.MonkeyP
         assert hub.HF_HUB_OFFLINE is True
     finally:
         hf_common.go_offline_if_hub_unreachable.cache_clear()
+
+
+def test_trust_remote_code_follows_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert LoadOptions().trust_remote_code is False
+    monkeypatch.setenv("LONGVID_TRUST_REMOTE_CODE", "1")
+    assert LoadOptions().trust_remote_code is True

