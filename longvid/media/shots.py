@@ -100,10 +100,11 @@ class ShotScan:
         options: ShotOptions | None = None,
         frames: FrameBuffer | None = None,
         progress: Progress | None = None,
+        info: VideoInfo | None = None,
     ) -> None:
         self.path = str(path)
         self.options = options or ShotOptions()
-        self.info: VideoInfo = probe(path)
+        self.info: VideoInfo = info or probe(path)
         self.buffer = frames
         self.progress = progress
         self.frames_decoded = 0

@@ -105,6 +105,7 @@ class VideoMemory:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(folder / "memory.sqlite", isolation_level=None, timeout=30)
+        self._index: Any = None  # the FAISS index, read once per open memory
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self._migrate()
@@ -272,7 +273,9 @@ class VideoMemory:
 
         if not self.index_path.exists() and self.write_index() == 0:
             return []
-        index = _on_gpu_if_available(faiss.read_index(str(self.index_path)))
+        if self._index is None:
+            self._index = _on_gpu_if_available(faiss.read_index(str(self.index_path)))
+        index = self._index
         scores, ids = index.search(
             vector.reshape(1, -1).astype("float32"), min(limit, index.ntotal)
         )
@@ -337,6 +340,7 @@ class VideoMemory:
             vectors.append(np.frombuffer(blob, dtype=np.float32))
         if not vectors:
             self.index_path.unlink(missing_ok=True)
+            self._index = None
             return 0
         matrix = np.vstack(vectors)
         index = faiss.IndexIDMap2(_make_index(matrix.shape[1], len(ids)))
@@ -344,6 +348,7 @@ class VideoMemory:
         temporary = self.index_path.with_suffix(".faiss.tmp")
         faiss.write_index(index, str(temporary))
         os.replace(temporary, self.index_path)
+        self._index = None
         return len(ids)
 
 

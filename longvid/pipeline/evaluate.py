@@ -13,6 +13,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from longvid.memory.store import VideoMemory
@@ -106,12 +107,16 @@ def evaluate(
     started = time.monotonic()
     options = options or AskOptions()
     records = []
+    frames_captioned: dict[Path, int] = {}  # per video, counted once
     for number, item in enumerate(items, start=1):
         memory = memory_for(item.video)
         key = answer_key(item, llm, options)
         record = memory.cached_answer(key)
         if record is None:
+            if memory.folder not in frames_captioned:
+                frames_captioned[memory.folder] = _frames_captioned(memory)
             record = _answer(item, memory, embedder_for(memory), llm, captioner, options)
+            record["frames_captioned"] = frames_captioned[memory.folder]
             memory.save_answer(key, record)
         records.append({**record, "id": item.id, "answer": item.answer, "category": item.category,
                         "correct": item.answer is not None and record["predicted"] == item.answer,
@@ -127,9 +132,6 @@ def _answer(item: Item, memory: VideoMemory, embedder: Embedder, llm: ChatModel,
             captioner: Captioner | None, options: AskOptions) -> dict[str, Any]:  # fmt: skip
     started = time.monotonic()
     result = ask(item.video, choice_prompt(item), memory, embedder, llm, captioner, options)
-    captioned = (
-        sum(len(chunk.frame_times) for chunk in memory.chunks()) if _captioned(memory) else 0
-    )
     return {
         "video": item.video,
         "question": item.question,
@@ -137,7 +139,6 @@ def _answer(item: Item, memory: VideoMemory, embedder: Embedder, llm: ChatModel,
         "predicted": read_choice(result.answer, item.options),
         "response": result.answer,
         "rounds": result.rounds,
-        "frames_captioned": captioned,
         "frames_inspected": result.frames_inspected,
         "elapsed_s": round(time.monotonic() - started, 2),
         "top5_spans": [[round(e.start, 2), round(e.end, 2)] for e in result.evidence[:5]],
@@ -164,8 +165,11 @@ def _timing(truth: float | None, truth_end: float | None, record: dict[str, Any]
     }
 
 
-def _captioned(memory: VideoMemory) -> bool:
-    return (memory.meta("settings") or {}).get("captioner", "none") != "none"
+def _frames_captioned(memory: VideoMemory) -> int:
+    """Frames the captioner saw while indexing the video (0 when it was indexed without one)."""
+    if (memory.meta("settings") or {}).get("captioner", "none") == "none":
+        return 0
+    return sum(len(chunk.frame_times) for chunk in memory.chunks())
 
 
 def _by_category(records: list[dict[str, Any]]) -> dict[str, dict[str, float]]:

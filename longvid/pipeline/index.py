@@ -15,7 +15,7 @@ from typing import Any
 
 from longvid.media.frames import DEFAULT_MAX_SIDE
 from longvid.media.opening import check_readable
-from longvid.media.probe import probe
+from longvid.media.probe import VideoInfo, probe
 from longvid.media.shots import ShotOptions
 from longvid.memory.fingerprint import fingerprint
 from longvid.memory.library import remove_memory, video_lock
@@ -109,7 +109,7 @@ def index_video(
             if memory.status == "complete":
                 return IndexResult(str(path), video_id, "up-to-date", memory.chunk_count(),
                                    info.duration, time.monotonic() - started, 0, str(memory.folder))  # fmt: skip
-            computed, duration = _build(path, memory, models, options, report)
+            computed, duration = _build(path, info, memory, models, options, report)
             return IndexResult(str(path), video_id, "indexed", memory.chunk_count(),
                                round(duration, 3), time.monotonic() - started, computed, str(memory.folder))  # fmt: skip
         finally:
@@ -125,7 +125,12 @@ def _remember_path(memory: VideoMemory, path: str, info: dict[str, Any]) -> None
 
 
 def _build(
-    path: Any, memory: VideoMemory, models: IndexModels, options: IndexOptions, report: Progress
+    path: Any,
+    info: VideoInfo,
+    memory: VideoMemory,
+    models: IndexModels,
+    options: IndexOptions,
+    report: Progress,
 ) -> tuple[int, float]:
     with memory.transaction():
         memory.set_meta("status", "indexing")
@@ -134,7 +139,7 @@ def _build(
     need_frames = models.captioner is not None or models.reader is not None
     batch_size = models.captioner.batch_size if models.captioner else 16
     jobs = in_background(lambda: chunk_jobs(path, options.shots, options.budget, need_frames, options.frame_side,
-                                            progress=lambda d, t: report("decode", d, t)))  # fmt: skip
+                                            progress=lambda d, t: report("decode", d, t), info=info))  # fmt: skip
     batch: list[ChunkJob] = []
     computed = 0
     summary = ScanSummary()

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from longvid.media.frames import Frame, FrameBuffer, nearest_frames
+from longvid.media.probe import VideoInfo
 from longvid.media.shots import Progress, Shot, ShotOptions, ShotScan
 from longvid.plan import Chunk, ChunkPlanner, FrameBudget
 
@@ -43,6 +44,7 @@ def chunk_jobs(
     need_frames: bool,
     frame_side: int,
     progress: Progress | None = None,
+    info: VideoInfo | None = None,
 ) -> Iterator[ChunkJob | ScanSummary]:
     """Decode once; yield each chunk's job as soon as its shots have closed, then a ScanSummary."""
     buffer = (
@@ -50,7 +52,7 @@ def chunk_jobs(
         if need_frames
         else None
     )
-    scan = ShotScan(path, options, frames=buffer, progress=progress)
+    scan = ShotScan(path, options, frames=buffer, progress=progress, info=info)
     planner = ChunkPlanner(budget)
     waiting: list[Frame] = []  # frames of shots whose chunks are not planned yet
     summary = ScanSummary()
