@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from longvid_cli.output import emit_json
-from longvid_cli.runner import Batch, expand_videos, report_error
+from longvid_cli.runner import Bars, Batch, expand_videos, report_error
 from longvid_cli.scenes import Detector
 
 Spec = Annotated[
@@ -116,37 +115,3 @@ def _line(result: Any) -> str:
     resumed = result.chunks - result.computed
     extra = f", {resumed} resumed from an earlier run" if resumed else ""
     return f"{result.video}: indexed {result.chunks} chunks in {result.elapsed_s:.1f} s{extra}"
-
-
-class Bars:
-    """tqdm bars on stderr for the index stages (hidden with --quiet or off a terminal)."""
-
-    def __init__(self, name: str, quiet: bool) -> None:
-        self.name = name
-        self.enabled = not quiet and sys.stderr.isatty()
-        self.bars: dict[str, Any] = {}
-
-    def __enter__(self) -> Bars:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        for bar in self.bars.values():
-            bar.close()
-
-    def update(self, stage: str, done: float, total: float | None) -> None:
-        if not self.enabled:
-            return
-        from tqdm import tqdm
-
-        if stage == "waiting":
-            typer.echo(f"{self.name}: waiting for another longvid process indexing it…", err=True)
-            return
-        if stage not in self.bars:
-            unit = "s" if stage == "decode" else " chunks"
-            self.bars[stage] = tqdm(desc=f"{self.name} {stage}", unit=unit, file=sys.stderr, leave=False,
-                                    total=round(total, 1) if total else None)  # fmt: skip
-        bar = self.bars[stage]
-        if total:
-            bar.total = round(max(total, done), 1)
-        bar.n = round(done, 1) if stage == "decode" else int(done)
-        bar.refresh()

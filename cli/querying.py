@@ -35,7 +35,8 @@ def open_video_memory(video: str, root: Path, index_first: bool, quiet: bool = T
     except NotIndexedError:
         if not index_first:
             raise
-    from longvid_cli.index import Bars, load_index_models
+    from longvid_cli.index import load_index_models
+    from longvid_cli.runner import Bars
 
     from longvid.pipeline.index import index_video
 

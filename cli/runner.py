@@ -7,7 +7,6 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import typer
@@ -79,35 +78,41 @@ class Batch:
             raise typer.Exit(EXIT_FAILED)
 
 
-@contextmanager
-def progress_bar(
-    desc: str, total: float, quiet: bool, unit: str = "s"
-) -> Iterator[Callable[[float, float], None]]:
-    """A tqdm bar on stderr (hidden with --quiet or when stderr is not a terminal).
+class Bars:
+    """tqdm bars on stderr, one per stage ("decode", "chunks"; hidden with --quiet or off a terminal).
 
-    Yields a callback ``update(done, total)`` in the library's progress convention.
+    ``update(stage, done, total)`` is the library's progress callback; ``decode`` counts seconds.
     """
-    from tqdm import tqdm
 
-    bar = tqdm(
-        total=round(total, 1),
-        desc=desc,
-        unit=unit,
-        file=sys.stderr,
-        disable=quiet or not sys.stderr.isatty(),
-        leave=False,
-        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f}{unit} [{elapsed}<{remaining}]",
-    )
+    def __init__(self, name: str, quiet: bool) -> None:
+        self.name = name
+        self.enabled = not quiet and sys.stderr.isatty()
+        self.bars: dict[str, Any] = {}
 
-    def update(done: float, total_now: float) -> None:
-        bar.total = round(max(total_now, done), 1)
-        bar.n = round(done, 1)
+    def __enter__(self) -> Bars:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+    def update(self, stage: str, done: float, total: float | None) -> None:
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        if stage == "waiting":
+            typer.echo(f"{self.name}: waiting for another longvid process indexing it…", err=True)
+            return
+        if stage not in self.bars:
+            unit = "s" if stage == "decode" else " chunks"
+            self.bars[stage] = tqdm(desc=f"{self.name} {stage}", unit=unit, file=sys.stderr, leave=False,
+                                    total=round(total, 1) if total else None)  # fmt: skip
+        bar = self.bars[stage]
+        if total:
+            bar.total = round(max(total, done), 1)
+        bar.n = round(done, 1) if stage == "decode" else int(done)
         bar.refresh()
-
-    try:
-        yield update
-    finally:
-        bar.close()
 
 
 def guarded(command: Callable[..., T]) -> Callable[..., T]:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 from longvid_cli.output import emit_csv, emit_json, emit_table
-from longvid_cli.runner import Batch, expand_videos, progress_bar
+from longvid_cli.runner import Bars, Batch, expand_videos
 
 from longvid.timeline import hms
 
@@ -47,9 +47,10 @@ def scenes(
     options = ShotOptions(detector=detector.value, threshold=threshold, min_shot_s=min_shot)
 
     def detect(path: str) -> dict[str, Any]:
-        scan = ShotScan(path, options)
-        with progress_bar(Path(path).name, scan.info.duration, quiet) as update:
-            scan.progress = update
+        with Bars(Path(path).name, quiet) as bars:
+            scan = ShotScan(
+                path, options, progress=lambda done, total: bars.update("decode", done, total)
+            )
             shots = [shot for shot, _ in scan]
         return {
             "video": path,
