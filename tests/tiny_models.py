@@ -55,33 +55,56 @@ def tiny_tokenizer(specials: list[str], vocab_size: int = 400, **named: str):  #
     return PreTrainedTokenizerFast(tokenizer_object=tokenizer, **named)
 
 
-def build_qwen2_vl(directory: Path) -> Path:
-    """Qwen2-VL: video input through Qwen2VLVideoProcessor, M-RoPE text model."""
-    from transformers import (
-        Qwen2VLConfig,
-        Qwen2VLForConditionalGeneration,
-        Qwen2VLImageProcessor,
-        Qwen2VLProcessor,
-        Qwen2VLVideoProcessor,
-    )
-
+def _qwen_tokenizer():  # type: ignore[no-untyped-def]
+    """The Qwen families' tokenizer and their special token ids."""
     tok = tiny_tokenizer(QWEN_SPECIALS, eos_token="<|im_end|>", pad_token="<|endoftext|>")
-    ids = {t: tok.convert_tokens_to_ids(t) for t in QWEN_SPECIALS}
+    return tok, {t: tok.convert_tokens_to_ids(t) for t in QWEN_SPECIALS}
+
+
+def _qwen_text(
+    tok, ids: dict[str, int], rope: dict[str, object] | None = None, **extra: object
+) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """A tiny M-RoPE text config (head_dim 16, so mrope_section sums to 8)."""
+    rope_parameters = {"rope_type": "default", "mrope_section": [4, 2, 2], **(rope or {})}
+    return {**TINY_TEXT, "vocab_size": len(tok), "rope_parameters": rope_parameters,
+            "eos_token_id": ids["<|im_end|>"], **extra}  # fmt: skip
+
+
+def _qwen_tokens(ids: dict[str, int]) -> dict[str, int]:
+    """The vision token ids every Qwen VL config takes."""
+    return {
+        "image_token_id": ids["<|image_pad|>"],
+        "video_token_id": ids["<|video_pad|>"],
+        "vision_start_token_id": ids["<|vision_start|>"],
+        "vision_end_token_id": ids["<|vision_end|>"],
+    }
+
+
+def _qwen2_processor(processor_class, tok):  # type: ignore[no-untyped-def]
+    """Qwen2-VL / Qwen2.5-VL processor with small frames (4 to 16 merged patches)."""
+    from transformers import Qwen2VLImageProcessor, Qwen2VLVideoProcessor
+
     pixels = {"min_pixels": 28 * 28 * 4, "max_pixels": 28 * 28 * 16}
-    processor = Qwen2VLProcessor(
+    return processor_class(
         image_processor=Qwen2VLImageProcessor(**pixels),
         video_processor=Qwen2VLVideoProcessor(**pixels),
         tokenizer=tok,
         chat_template=QWEN_TEMPLATE,
     )
+
+
+def build_qwen2_vl(directory: Path) -> Path:
+    """Qwen2-VL: video input through Qwen2VLVideoProcessor, M-RoPE text model."""
+    from transformers import (
+        Qwen2VLConfig,
+        Qwen2VLForConditionalGeneration,
+        Qwen2VLProcessor,
+    )
+
+    tok, ids = _qwen_tokenizer()
+    processor = _qwen2_processor(Qwen2VLProcessor, tok)
     config = Qwen2VLConfig(
-        text_config={
-            **TINY_TEXT,
-            "vocab_size": len(tok),
-            "rope_parameters": {"rope_type": "default", "mrope_section": [4, 2, 2]},
-            "bos_token_id": None,
-            "eos_token_id": ids["<|im_end|>"],
-        },
+        text_config=_qwen_text(tok, ids, bos_token_id=None),
         vision_config={
             "depth": 1,
             "embed_dim": 32,
@@ -91,10 +114,7 @@ def build_qwen2_vl(directory: Path) -> Path:
             "spatial_merge_size": 2,
             "temporal_patch_size": 2,
         },
-        image_token_id=ids["<|image_pad|>"],
-        video_token_id=ids["<|video_pad|>"],
-        vision_start_token_id=ids["<|vision_start|>"],
-        vision_end_token_id=ids["<|vision_end|>"],
+        **_qwen_tokens(ids),
         eos_token_id=ids["<|im_end|>"],
         pad_token_id=ids["<|endoftext|>"],
     )
@@ -219,27 +239,12 @@ def build_qwen2_5_vl(directory: Path) -> Path:
         Qwen2_5_VLConfig,
         Qwen2_5_VLForConditionalGeneration,
         Qwen2_5_VLProcessor,
-        Qwen2VLImageProcessor,
-        Qwen2VLVideoProcessor,
     )
 
-    tok = tiny_tokenizer(QWEN_SPECIALS, eos_token="<|im_end|>", pad_token="<|endoftext|>")
-    ids = {t: tok.convert_tokens_to_ids(t) for t in QWEN_SPECIALS}
-    pixels = {"min_pixels": 28 * 28 * 4, "max_pixels": 28 * 28 * 16}
-    processor = Qwen2_5_VLProcessor(
-        image_processor=Qwen2VLImageProcessor(**pixels),
-        video_processor=Qwen2VLVideoProcessor(**pixels),
-        tokenizer=tok,
-        chat_template=QWEN_TEMPLATE,
-    )
+    tok, ids = _qwen_tokenizer()
+    processor = _qwen2_processor(Qwen2_5_VLProcessor, tok)
     config = Qwen2_5_VLConfig(
-        text_config={
-            **TINY_TEXT,
-            "vocab_size": len(tok),
-            "rope_parameters": {"rope_type": "default", "mrope_section": [4, 2, 2]},
-            "bos_token_id": None,
-            "eos_token_id": ids["<|im_end|>"],
-        },
+        text_config=_qwen_text(tok, ids, bos_token_id=None),
         vision_config={
             "depth": 2,
             "hidden_size": 32,
@@ -252,10 +257,7 @@ def build_qwen2_5_vl(directory: Path) -> Path:
             "window_size": 56,
             "fullatt_block_indexes": [1],
         },
-        image_token_id=ids["<|image_pad|>"],
-        video_token_id=ids["<|video_pad|>"],
-        vision_start_token_id=ids["<|vision_start|>"],
-        vision_end_token_id=ids["<|vision_end|>"],
+        **_qwen_tokens(ids),
         eos_token_id=ids["<|im_end|>"],
         pad_token_id=ids["<|endoftext|>"],
     )
@@ -272,8 +274,7 @@ def build_qwen3_vl(directory: Path) -> Path:
         Qwen3VLVideoProcessor,
     )
 
-    tok = tiny_tokenizer(QWEN_SPECIALS, eos_token="<|im_end|>", pad_token="<|endoftext|>")
-    ids = {t: tok.convert_tokens_to_ids(t) for t in QWEN_SPECIALS}
+    tok, ids = _qwen_tokenizer()
     size = {"shortest_edge": 32 * 32 * 4, "longest_edge": 32 * 32 * 16}
     processor = Qwen3VLProcessor(
         image_processor=Qwen2VLImageProcessor(size=size, patch_size=16),
@@ -282,17 +283,7 @@ def build_qwen3_vl(directory: Path) -> Path:
         chat_template=QWEN_TEMPLATE,
     )
     config = Qwen3VLConfig(
-        text_config={
-            **TINY_TEXT,
-            "vocab_size": len(tok),
-            "head_dim": 16,
-            "rope_parameters": {
-                "rope_type": "default",
-                "mrope_section": [4, 2, 2],
-                "mrope_interleaved": True,
-            },
-            "eos_token_id": ids["<|im_end|>"],
-        },
+        text_config=_qwen_text(tok, ids, rope={"mrope_interleaved": True}, head_dim=16),
         vision_config={
             "depth": 2,
             "hidden_size": 32,
@@ -305,10 +296,7 @@ def build_qwen3_vl(directory: Path) -> Path:
             "num_position_embeddings": 64,
             "deepstack_visual_indexes": [1],
         },
-        image_token_id=ids["<|image_pad|>"],
-        video_token_id=ids["<|video_pad|>"],
-        vision_start_token_id=ids["<|vision_start|>"],
-        vision_end_token_id=ids["<|vision_end|>"],
+        **_qwen_tokens(ids),
     )
     model = Qwen3VLForConditionalGeneration(config)
     model.config.eos_token_id = ids["<|im_end|>"]
