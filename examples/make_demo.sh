@@ -2,6 +2,8 @@
 # Builds examples/demo.mp4: five scenes with hard cuts, an on-screen title per scene and a
 # spoken sentence carrying a fact (espeak-ng), so every longvid channel has something to find.
 # Needs ffmpeg (with drawtext) and espeak-ng: apt-get install -y ffmpeg espeak-ng fonts-dejavu-core
+# espeak-ng stresses "fifteen" on its first syllable (f'Ifti:n), which any listener (and Whisper)
+# hears as "fifty"; [[fIft'i:n]] gives the word its dictionary stress, as a person says it.
 set -euo pipefail
 cd "$(dirname "$0")"
 work=$(mktemp -d)
@@ -9,7 +11,7 @@ trap 'rm -rf "$work"' EXIT
 font=/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf
 
 scenes=(
-  "testsrc2|Harbour, 06:50|The ferry to Ardmore leaves the harbour at seven fifteen every morning."
+  "testsrc2|Harbour, 06:50|The ferry to Ardmore leaves the harbour at seven [[fIft'i:n]] every morning."
   "smptebars|Engine room|Captain Mira Okafor checks the engine before every crossing."
   "mandelbrot|Open sea|Halfway across, the radio reports a storm coming from the west."
   "rgbtestsrc|Ardmore pier|The ferry docks at Ardmore pier at eight forty, twenty five minutes late."

@@ -15,8 +15,8 @@ import pytest
 
 from longvid.media.frames import Frame
 from longvid.models.base import CaptionRequest, TimedText
-from longvid.models.hf_llm import first_json_object, with_schema
 from longvid.models.registry import LoadOptions, load
+from longvid.models.structured import chat_json, first_json_object, parse_reply, with_schema
 
 VIDEO_FAMILIES = ["qwen2_vl", "qwen2_5_vl", "qwen3_vl", "smolvlm", "llava_onevision"]
 
@@ -114,6 +114,44 @@ def test_causal_lm_chat(tiny_model: Callable[[str], Path]) -> None:
         [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}]
     )
     assert isinstance(reply, str)
+
+
+CHOICE_SCHEMA = {
+    "type": "object",
+    "properties": {"answer": {"enum": ["ferry", "bread"]}, "sure": {"type": "boolean"}},
+    "required": ["answer", "sure"],
+    "additionalProperties": False,
+}
+
+
+@pytest.mark.parametrize("family", ["causal_lm", "qwen2_vl"])
+def test_random_weights_still_reply_schema_valid_json(
+    tiny_model: Callable[[str], Path], family: str
+) -> None:
+    """Gibberish weights, yet xgrammar's constraint makes every reply parse and validate."""
+    from longvid.models.registry import load_chat
+
+    if family == "causal_lm":
+        chat = load("llm", str(tiny_model(family)))
+    else:
+        chat = load_chat("captioner", load("captioner", str(tiny_model(family))))
+    chat.max_new_tokens = 40
+    for question in ("What leaves at seven?", "What is sold at the market?"):
+        text = chat.chat([{"role": "user", "content": question}], CHOICE_SCHEMA)
+        assert parse_reply(text, CHOICE_SCHEMA)["answer"] in ("ferry", "bread"), text
+
+
+def test_invalid_json_is_retried_once_then_a_clear_error() -> None:
+    from longvid.models.structured import StructuredOutputError
+    from tests.fakes import ScriptedChat
+
+    fixed = ScriptedChat(['{"answer": "boat", "sure": true}', '{"answer": "ferry", "sure": true}'])
+    assert chat_json(fixed, [{"role": "user", "content": "q"}], CHOICE_SCHEMA)["answer"] == "ferry"
+    assert "answer: 'boat' is not one of" in fixed.calls[1][-1]["content"]
+    hopeless = ScriptedChat(["I think it is the ferry."])
+    with pytest.raises(StructuredOutputError, match="does not match the schema") as caught:
+        chat_json(hopeless, [{"role": "user", "content": "q"}], CHOICE_SCHEMA)
+    assert len(hopeless.calls) == 2 and "\n" not in str(caught.value)
 
 
 def test_json_replies_from_local_models() -> None:

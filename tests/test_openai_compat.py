@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -103,3 +105,46 @@ def test_json_schema_is_sent_as_response_format() -> None:
         )
     assert reply == '{"answer": "B"}'
     assert server.requests[0]["response_format"]["json_schema"]["schema"] == schema
+
+
+def refuses(kinds: set[str]):  # type: ignore[no-untyped-def]
+    """A server that answers 500 to these response_format types (as llama.cpp's does to json_schema)."""
+
+    def reply(body: dict) -> tuple[int, object]:  # type: ignore[type-arg]
+        kind = (body.get("response_format") or {}).get("type", "none")
+        if kind in kinds:
+            return 500, {"error": {"message": f"{kind} is not supported"}}
+        return 200, completion(
+            'Here: {"answer": "B"} done' if kind == "none" else '{"answer": "B"}'
+        )
+
+    return reply
+
+
+@pytest.mark.parametrize(
+    ("refused", "mode"),
+    [({"json_schema"}, "json_object"), ({"json_schema", "json_object"}, "prompt")],
+)
+def test_a_server_that_refuses_json_schema_is_detected_once(refused: set[str], mode: str) -> None:
+    schema = {"type": "object", "properties": {"answer": {"enum": ["A", "B"]}}}
+    server = FakeServer(script=[refuses(refused)] * 20)
+    with serve(server) as url:
+        chat = OpenAIChat(parse_spec(f"openai:llm@{url}"), retries=3)
+        replies = [chat.chat([{"role": "user", "content": "pick"}], schema) for _ in range(3)]
+    assert replies == ['{"answer": "B"}'] * 3  # prompt-only replies are cut to their JSON
+    assert chat.json_mode == mode
+    kinds = [(r.get("response_format") or {}).get("type", "none") for r in server.requests]
+    fallback = {"json_object": "json_object", "prompt": "none"}[mode]
+    assert kinds == [*sorted(refused, key=["json_schema", "json_object"].index), *[fallback] * 3]
+    if mode == "json_object":  # llama.cpp's server builds its grammar from this schema
+        assert server.requests[-1]["response_format"]["schema"] == schema
+    assert json.dumps(schema) in server.requests[-1]["messages"][0]["content"]
+
+
+def test_a_real_failure_is_not_taken_for_a_refusal() -> None:
+    server = FakeServer(script=[lambda _: (404, {"error": {"message": "no such model"}})] * 5)
+    with serve(server) as url, pytest.raises(ServerError, match="HTTP 404"):
+        OpenAIChat(parse_spec(f"openai:llm@{url}"), retries=0).chat(
+            [{"role": "user", "content": "x"}], {"type": "object"}
+        )
+    assert len(server.requests) == 1

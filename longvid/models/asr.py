@@ -68,7 +68,7 @@ class FasterWhisper(Transcriber):
             raise ValueError(f"faster-whisper needs {SAMPLE_RATE} Hz audio")
         segments, _ = self.model.transcribe(
             audio,
-            beam_size=1,
+            beam_size=5,  # Whisper's own default; greedy decoding hears "fifteen" as "fifty"
             condition_on_previous_text=False,
             vad_filter=True,
             word_timestamps=True,

@@ -1,13 +1,14 @@
 """Chat with transformers: causal LMs (hub id, local directory or GGUF file) and video LLMs.
 
-A video LLM already loaded as the captioner can answer too (one model, one download).
-Local models have no grammar-constrained decoding here, so a JSON reply is asked for in the
-prompt and the first JSON object in the reply is returned.
+A video LLM already loaded as the captioner can answer too (one model, one download). JSON
+replies are constrained token by token with xgrammar (the grammar engine vLLM and SGLang use),
+so a reply asked for with a schema always parses and matches it.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
@@ -17,37 +18,9 @@ from typing import Any
 from longvid.models.base import ChatModel, Message, ModelInfo
 from longvid.models.hf_common import load_or_explain, pick_device, pick_dtype
 from longvid.models.specs import ModelSpec
+from longvid.models.structured import with_schema
 
-
-def json_instruction(schema: dict[str, Any]) -> str:
-    return (
-        "Reply with one JSON object, and nothing else, matching this JSON schema:\n"
-        + json.dumps(schema)
-    )
-
-
-def first_json_object(text: str) -> str:
-    """The first parseable ``{...}`` in ``text`` (re-serialised), or ``text`` if none parses."""
-    decoder = json.JSONDecoder()
-    for start, char in enumerate(text):
-        if char == "{":
-            try:
-                value, _ = decoder.raw_decode(text[start:])
-            except ValueError:
-                continue
-            return json.dumps(value, ensure_ascii=False)
-    return text.strip()
-
-
-def with_schema(messages: Sequence[Message], schema: dict[str, Any] | None) -> list[Message]:
-    """Messages with the JSON instruction added as (or to) the system message."""
-    out = [dict(m) for m in messages]
-    if schema is None:
-        return out
-    if out and out[0].get("role") == "system":
-        out[0]["content"] = f"{out[0]['content']}\n\n{json_instruction(schema)}"
-        return out
-    return [{"role": "system", "content": json_instruction(schema)}, *out]
+log = logging.getLogger("longvid")
 
 
 class HFChat(ChatModel):
@@ -81,6 +54,7 @@ class HFChat(ChatModel):
         self.model.to(self.device).eval()
         self.max_new_tokens = max_new_tokens
         self.context_tokens = context_length(self.model.config)
+        self.grammars = JsonGrammars(self.tokenizer, self.model.config)
         self.info = ModelInfo(str(spec), "transformers", {"device": self.device})
 
     def chat(self, messages: Sequence[Message], json_schema: dict[str, Any] | None = None) -> str:
@@ -90,8 +64,8 @@ class HFChat(ChatModel):
             return_dict=True,
             return_tensors="pt",
         ).to(self.device)
-        reply = _generate(self.model, self.tokenizer, inputs, self.max_new_tokens)
-        return first_json_object(reply) if json_schema is not None else reply
+        constraint = self.grammars.processor(json_schema)
+        return _generate(self.model, self.tokenizer, inputs, self.max_new_tokens, constraint)
 
 
 class VisionLMChat(ChatModel):
@@ -102,6 +76,7 @@ class VisionLMChat(ChatModel):
         self.processor = processor
         self.max_new_tokens = max_new_tokens
         self.context_tokens = context_length(model.config)
+        self.grammars = JsonGrammars(getattr(processor, "tokenizer", processor), model.config)
         self.info = ModelInfo(spec, "transformers", {"shared_with": "captioner"})
 
     def chat(self, messages: Sequence[Message], json_schema: dict[str, Any] | None = None) -> str:
@@ -116,8 +91,39 @@ class VisionLMChat(ChatModel):
             return_dict=True,
             return_tensors="pt",
         ).to(self.model.device)
-        reply = _generate(self.model, self.processor, inputs, self.max_new_tokens)
-        return first_json_object(reply) if json_schema is not None else reply
+        constraint = self.grammars.processor(json_schema)
+        return _generate(self.model, self.processor, inputs, self.max_new_tokens, constraint)
+
+
+class JsonGrammars:
+    """JSON-schema constraints for one tokenizer, compiled once per schema by xgrammar."""
+
+    def __init__(self, tokenizer: Any, config: Any) -> None:
+        self.tokenizer = tokenizer
+        text = config.get_text_config() if hasattr(config, "get_text_config") else config
+        self.vocab_size = int(getattr(text, "vocab_size", 0) or len(tokenizer))
+        self._compiler: Any = None
+        self._compiled: dict[str, Any] = {}
+
+    def processor(self, schema: dict[str, Any] | None) -> Any:
+        """A fresh logits processor for ``schema`` (one per generate call), or None."""
+        if schema is None:
+            return None
+        try:
+            import xgrammar as xgr
+            import xgrammar.contrib.hf as xgr_hf
+        except ImportError:
+            log.warning("xgrammar is not installed; JSON replies are not constrained — "
+                        "pip install xgrammar")  # fmt: skip
+            return None
+        key = json.dumps(schema, sort_keys=True)
+        if key not in self._compiled:
+            if self._compiler is None:
+                size = max(self.vocab_size, len(self.tokenizer))
+                info = xgr.TokenizerInfo.from_huggingface(self.tokenizer, vocab_size=size)
+                self._compiler = xgr.GrammarCompiler(info)
+            self._compiled[key] = self._compiler.compile_json_schema(key, any_whitespace=False)
+        return xgr_hf.LogitsProcessor(self._compiled[key])
 
 
 @contextmanager
@@ -146,10 +152,13 @@ def context_length(config: Any) -> int:
     return max(1024, min(window, 32768) - 1024)  # long contexts are slow on a laptop: pack to 32k
 
 
-def _generate(model: Any, decoder: Any, inputs: Any, max_new_tokens: int) -> str:
+def _generate(
+    model: Any, decoder: Any, inputs: Any, max_new_tokens: int, constraint: Any = None
+) -> str:
     import torch
 
+    extra = {"logits_processor": [constraint]} if constraint is not None else {}
     with torch.inference_mode():
-        output = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
+        output = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False, **extra)
     new_tokens = output[0, inputs["input_ids"].shape[1] :]
     return str(decoder.decode(new_tokens, skip_special_tokens=True)).strip()

@@ -2,6 +2,9 @@
 
 The official ``openai`` client does the HTTP work: timeouts, retries with exponential backoff on
 429 / 5xx / connection errors (honouring Retry-After). Captioning keeps several requests in flight.
+JSON replies use the strongest ``response_format`` the server accepts (``json_schema``, then
+``json_object`` with the schema, as llama.cpp's server takes it, then the schema in the prompt
+only), found on the first structured request and remembered for the run.
 """
 
 from __future__ import annotations
@@ -17,10 +20,21 @@ from longvid.errors import LongvidError
 from longvid.models.base import Captioner, CaptionRequest, ChatModel, Message, ModelInfo
 from longvid.models.prompts import CAPTION_INSTRUCTION, interleaved, span_line, stamp
 from longvid.models.specs import ModelSpec
+from longvid.models.structured import first_json_object, with_schema
+
+# Ways to ask a server for JSON, strongest first.
+JSON_MODES = ("json_schema", "json_object", "prompt")
+# Statuses with which servers refuse a response_format they do not support (llama-cpp-python's
+# server answers 500 to json_schema).
+_REFUSALS = {400, 415, 422, 500, 501}
 
 
 class ServerError(LongvidError):
     """The server failed, timed out, or sent a reply that cannot be used."""
+
+    def __init__(self, what: str, fix: str = "", status: int | None = None) -> None:
+        super().__init__(what, fix)
+        self.status = status
 
 
 def _client(spec: ModelSpec, timeout: float, retries: int) -> Any:
@@ -53,6 +67,7 @@ def _complete(client: Any, spec: ModelSpec, messages: list[dict[str, Any]], **ex
         raise ServerError(
             f"{where} answered HTTP {exc.status_code}: {_short(exc.message)}",
             "check the model name and the server log",
+            status=exc.status_code,
         ) from None
     except (openai.APIResponseValidationError, ValueError):
         raise ServerError(
@@ -89,16 +104,45 @@ class OpenAIChat(ChatModel):
     def __init__(self, spec: ModelSpec, timeout: float = 120.0, retries: int = 3) -> None:
         self.spec = spec
         self.client = _client(spec, timeout, retries)
+        self.json_mode = JSON_MODES[0]
+        self.json_mode_known = False  # becomes True once the server accepts a mode
         self.info = ModelInfo(str(spec), "openai")
 
     def chat(self, messages: Sequence[Message], json_schema: dict[str, Any] | None = None) -> str:
-        extra: dict[str, Any] = {"temperature": 0.0}
-        if json_schema is not None:
-            extra["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": "answer", "schema": json_schema},
-            }
-        return _complete(self.client, self.spec, [dict(m) for m in messages], **extra)
+        if json_schema is None:
+            return _complete(self.client, self.spec, [dict(m) for m in messages], temperature=0.0)
+        while True:
+            mode = self.json_mode
+            # Until a mode is known to work, a refusal must not wait through retries.
+            client = (
+                self.client if self.json_mode_known else self.client.with_options(max_retries=0)
+            )
+            request, extra = _json_request(mode, messages, json_schema)
+            try:
+                text = _complete(client, self.spec, request, **extra)
+            except ServerError as exc:
+                if self.json_mode_known or exc.status not in _REFUSALS or mode == JSON_MODES[-1]:
+                    raise
+                self.json_mode = JSON_MODES[JSON_MODES.index(mode) + 1]
+                continue
+            self.json_mode_known = True
+            return first_json_object(text) if mode == "prompt" else text
+
+
+def _json_request(
+    mode: str, messages: Sequence[Message], schema: dict[str, Any]
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The messages and extra arguments that ask for a JSON reply in one of JSON_MODES."""
+    extra: dict[str, Any] = {"temperature": 0.0}
+    if mode == "json_schema":
+        extra["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": "reply", "schema": schema, "strict": True},
+        }
+        return [dict(m) for m in messages], extra
+    if mode == "json_object":
+        extra["response_format"] = {"type": "json_object", "schema": schema}
+    return with_schema(messages, schema), extra
 
 
 class OpenAICaptioner(Captioner):

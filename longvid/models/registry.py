@@ -85,6 +85,21 @@ def _hf_chat(spec: ModelSpec, o: LoadOptions) -> ChatModel:
     return HFChat(spec, o.device, trust_remote_code=o.trust_remote_code)
 
 
+def _gguf_chat(spec: ModelSpec, o: LoadOptions) -> ChatModel:
+    """llama.cpp when the binding is installed; else transformers (slower: it de-quantises)."""
+    from longvid.models.llamacpp import LlamaCppChat
+
+    try:
+        return LlamaCppChat(spec)
+    except MissingDependencyError:
+        log.warning(
+            "llama-cpp-python is not installed; running %s through transformers (slow) — "
+            "pip install 'longvid[llamacpp]'",
+            spec.name,
+        )
+    return _hf_chat(spec, o)
+
+
 def _server_chat(spec: ModelSpec, o: LoadOptions) -> ChatModel:
     from longvid.models.openai_compat import OpenAIChat
 
@@ -116,7 +131,7 @@ def _ocr(spec: ModelSpec, o: LoadOptions) -> TextReader:
 
 BACKENDS: dict[str, dict[str, Callable[[ModelSpec, LoadOptions], Any]]] = {
     "captioner": {"hub": _hf_captioner, "local": _hf_captioner, "openai": _server_captioner},
-    "llm": {"hub": _hf_chat, "local": _hf_chat, "gguf": _hf_chat, "openai": _server_chat},
+    "llm": {"hub": _hf_chat, "local": _hf_chat, "gguf": _gguf_chat, "openai": _server_chat},
     "embedder": {"hub": _embedder, "local": _embedder},
     "asr": {"hub": _transcriber, "local": _transcriber},
     "ocr": {"hub": _ocr},
