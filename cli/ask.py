@@ -60,9 +60,10 @@ def ask(
     from longvid.pipeline.ask import AskOptions
     from longvid.pipeline.ask import ask as answer_question
 
-    memory = open_video_memory(video, root_of(store), index_first)
+    root = root_of(store)
+    memory = open_video_memory(video, root, index_first)
     settings = memory.meta("settings")
-    embedder = embedder_for(settings["embedder"])
+    embedder = embedder_for(settings["embedder"], root)
     looker = None
     if inspect:
         spec = captioner or settings["captioner"]
@@ -104,13 +105,13 @@ def search(
     root = root_of(store)
     if everywhere:
         text = " ".join(t for t in (target, query) if t)
-        moments = search_library(root, text, top_k, embedder_for)
+        moments = search_library(root, text, top_k, lambda spec: embedder_for(spec, root))
     else:
         if query is None:
             raise typer.BadParameter("give a query after the video (or use --all QUERY)")
         memory = open_video_memory(target, root, index_first=False)
         moments = search_memory(
-            memory, embedder_for(memory.meta("settings")["embedder"]), query, top_k
+            memory, embedder_for(memory.meta("settings")["embedder"], root), query, top_k
         )
     for moment in moments:
         if as_json:

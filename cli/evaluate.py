@@ -78,7 +78,7 @@ def evaluate(
     report = run_eval(
         items,
         memory_for,
-        lambda memory: embedder_for(memory.meta("settings")["embedder"]),
+        lambda memory: embedder_for(memory.meta("settings")["embedder"], root),
         chat,
         looker,
         AskOptions(inspect=inspect, max_rounds=max_rounds, max_frames=max_frames),

@@ -48,11 +48,14 @@ def open_video_memory(video: str, root: Path, index_first: bool, quiet: bool = T
 
 
 @cache
-def embedder_for(spec: str) -> Any:
-    """The embedder a memory was built with (vectors only compare within one model)."""
-    from longvid.models.registry import load
+def embedder_for(spec: str, root: Path) -> Any:
+    """The embedder a memory was built with (vectors only compare within one model).
 
-    return load("embedder", spec)
+    Queries use its ONNX copy in the store's model cache when there is one (no torch import).
+    """
+    from longvid.models.registry import load_query_embedder
+
+    return load_query_embedder(spec, root / "models")
 
 
 def load_llm(spec: str | None, captioner: Any = None) -> Any:

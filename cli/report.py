@@ -38,10 +38,11 @@ def report(
     from longvid.pipeline.ask import AskOptions, ask
     from longvid.pipeline.report import render_report
 
-    memory = open_video_memory(video, root_of(store), index_first)
+    root = root_of(store)
+    memory = open_video_memory(video, root, index_first)
     answer, cited = None, []
     if question:
-        embedder = embedder_for(memory.meta("settings")["embedder"])
+        embedder = embedder_for(memory.meta("settings")["embedder"], root)
         result = ask(
             video, question, memory, embedder, load_llm(llm), None, AskOptions(inspect=False)
         )

@@ -183,3 +183,24 @@ def test_sentence_embeddings_are_unit_vectors(tiny_model: Callable[[str], Path])
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert vectors[0] @ vectors[1] == pytest.approx(1.0, abs=1e-5)
     assert embedder.embed([]).shape == (0, embedder.dimension)
+
+
+def test_onnx_query_copy_matches_the_sentence_transformer(
+    tiny_model: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """Queries embed through an ONNX copy (no torch import) with the same vectors."""
+    from longvid.models.onnx_embed import OnnxQueryEmbedder, export_folder
+    from longvid.models.registry import keep_query_copy, load_query_embedder
+
+    spec = str(tiny_model("sentence_transformer"))
+    full = load("embedder", spec)
+    keep_query_copy(full, tmp_path)
+    fast = load_query_embedder(spec, tmp_path)
+    assert isinstance(fast, OnnxQueryEmbedder) and fast.info.spec == full.info.spec
+    texts = ["When does the ferry leave?", "bread", "a longer sentence about the market square " * 3]
+    assert np.abs(fast.embed(texts) - full.embed(texts)).max() < 1e-4
+    assert fast.embed([]).shape == (0, full.dimension)
+    (export_folder(tmp_path, spec) / "model.onnx").write_bytes(b"damaged")
+    again = load_query_embedder(spec, tmp_path)  # a damaged copy is dropped and made again
+    assert not isinstance(again, OnnxQueryEmbedder)
+    assert isinstance(load_query_embedder(spec, tmp_path), OnnxQueryEmbedder)

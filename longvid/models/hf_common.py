@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 from collections.abc import Callable
 from functools import cache
@@ -21,9 +22,16 @@ def pick_device(requested: str | None = None) -> str:
     """``requested`` if given, else ``cuda`` when available, else ``cpu``."""
     if requested and requested != "auto":
         return requested
+    if not nvidia_driver_present():  # no driver, no CUDA: skip importing torch (about 2 s)
+        return "cpu"
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def nvidia_driver_present() -> bool:
+    """Whether this machine has an NVIDIA driver (the precondition of any CUDA device)."""
+    return Path("/proc/driver/nvidia/version").exists() or shutil.which("nvidia-smi") is not None
 
 
 def pick_dtype(device: str) -> Any:
@@ -65,6 +73,31 @@ def go_offline_if_hub_unreachable() -> bool:
         return True
 
 
+def fail_fast_if_uncached(what: str, name: str) -> None:
+    """For a hub id: raise ModelUnavailableError at once when it is neither cached nor reachable.
+
+    Saves importing transformers (about 2 s) only to learn that a default cannot load.
+    """
+    if "/" not in name or Path(name).exists() or not go_offline_if_hub_unreachable():
+        return  # a size name (faster-whisper's "small") or a path: the backend decides
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        cached = try_to_load_from_cache(name, "config.json")
+    except ValueError:  # not a valid repo id: let the backend say what is wrong
+        return
+    if not isinstance(cached, str):
+        raise ModelUnavailableError(
+            f"cannot load {what} '{name}': not cached and the hub is unreachable", _LOAD_HINT
+        )
+
+
+_LOAD_HINT = (
+    "download it once while online (hf download NAME), pass a local directory,"
+    " or point at a server with openai:MODEL@URL"
+)
+
+
 def load_or_explain(what: str, name: str, load: Callable[[], Any]) -> Any:
     """Run ``load`` quietly; turn a missing/unreachable model into a ModelUnavailableError."""
     from transformers.utils import logging as hf_logging
@@ -83,8 +116,4 @@ def load_or_explain(what: str, name: str, load: Callable[[], Any]) -> Any:
             if any(marker in text.lower() for marker in _NOT_CACHED)
             else text[:160]
         )
-        raise ModelUnavailableError(
-            f"cannot load {what} '{name}': {reason}",
-            "download it once while online (hf download NAME), pass a local directory,"
-            " or point at a server with openai:MODEL@URL",
-        ) from None
+        raise ModelUnavailableError(f"cannot load {what} '{name}': {reason}", _LOAD_HINT) from None

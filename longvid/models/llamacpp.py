@@ -34,22 +34,6 @@ def physical_cores() -> int:
     return max(1, count or os.cpu_count() or 1)
 
 
-def trained_context(path: str) -> int | None:
-    """The context length a GGUF file was trained with (from its metadata), if it says."""
-    try:
-        from gguf import GGUFReader
-    except ImportError:
-        return None
-    try:
-        reader = GGUFReader(path)
-    except (OSError, ValueError):
-        return None
-    for name, field in reader.fields.items():
-        if name.endswith(".context_length") and field.data:
-            return int(field.parts[field.data[0]][0])
-    return None
-
-
 class LlamaCppChat(ChatModel):
     """A chat model in a GGUF file, run by llama-cpp-python."""
 
@@ -60,17 +44,18 @@ class LlamaCppChat(ChatModel):
             from llama_cpp import Llama
         except ImportError:
             raise MissingDependencyError("llama-cpp-python", "llamacpp") from None
-        context = min(trained_context(spec.name) or MAX_CONTEXT, MAX_CONTEXT)
         self.threads = threads or physical_cores()
         try:
             self.model: Any = Llama(
-                model_path=spec.name, n_ctx=context, n_threads=self.threads, verbose=False
+                model_path=spec.name, n_ctx=MAX_CONTEXT, n_threads=self.threads, verbose=False
             )
         except (ValueError, RuntimeError) as exc:
             raise ModelUnavailableError(
                 f"llama.cpp cannot load {spec.name}: {' '.join(str(exc).split())[:160]}",
                 "check that the file is a complete GGUF chat model",
             ) from None
+        trained = [v for k, v in self.model.metadata.items() if k.endswith(".context_length")]
+        context = min(MAX_CONTEXT, int(trained[0]) if trained else MAX_CONTEXT)
         self.max_new_tokens = max_new_tokens
         self.context_tokens = max(1024, context - max_new_tokens)
         self.info = ModelInfo(str(spec), "llama.cpp", {"threads": self.threads, "context": context})

@@ -9,15 +9,17 @@ what is missing; a model the user named explicitly either loads or fails with a 
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from longvid.config import setting
 from longvid.errors import MissingDependencyError
 from longvid.models import packaged
 from longvid.models.base import Captioner, ChatModel, Embedder, TextReader, Transcriber
-from longvid.models.hf_common import ModelUnavailableError, pick_device
+from longvid.models.hf_common import ModelUnavailableError, fail_fast_if_uncached, pick_device
 from longvid.models.specs import ModelSpec, SpecError, parse_spec
 
 log = logging.getLogger("longvid")
@@ -198,7 +200,13 @@ def _build(channel: str, spec: ModelSpec, options: LoadOptions) -> Any:
         raise SpecError(
             f"a {spec.kind} spec cannot serve as {channel}", f"use one of: {kinds}, none"
         )
+    if spec.kind == "hub" and channel != "ocr":
+        fail_fast_if_uncached(HUB_WHAT[channel], spec.name)
     return backends[spec.kind](spec, options)
+
+
+# How load errors name each channel's model (as the backends' own messages do).
+HUB_WHAT = {"captioner": "captioner", "llm": "LLM", "embedder": "embedder", "asr": "speech model"}
 
 
 def load_chat(
@@ -214,3 +222,34 @@ def load_chat(
             return load("llm", str(captioner.info.spec), options)
         return load("llm", None, LoadOptions(device="cpu"))
     return load("llm", given, options)
+
+
+def load_query_embedder(spec: str, cache: Path) -> Embedder:
+    """The embedder ``spec`` for queries: its ONNX copy under ``cache`` when there is one.
+
+    Otherwise the full model loads (and is exported, so the next query is fast).
+    """
+    from longvid.models.onnx_embed import OnnxQueryEmbedder, export_folder
+
+    folder = export_folder(cache, spec)
+    if (folder / "meta.json").is_file():
+        try:
+            return OnnxQueryEmbedder(folder)
+        except ImportError:
+            pass
+        except Exception as exc:  # a damaged export is derived data: drop it and redo it
+            log.warning("the ONNX copy of %s is damaged (%s); exporting it again", spec, exc)
+            shutil.rmtree(folder, ignore_errors=True)
+    embedder: Embedder = load("embedder", spec)
+    keep_query_copy(embedder, cache)
+    return embedder
+
+
+def keep_query_copy(embedder: Embedder, cache: Path) -> None:
+    """Export a sentence-transformers embedder to ONNX under ``cache`` once (for fast queries)."""
+    from longvid.models.embed import SentenceEmbedder
+    from longvid.models.onnx_embed import export_folder, export_onnx
+
+    folder = export_folder(cache, embedder.info.spec)
+    if isinstance(embedder, SentenceEmbedder) and not folder.exists():
+        export_onnx(embedder.model, embedder.info.spec, embedder.dimension, folder)

@@ -21,6 +21,7 @@ from longvid.memory.fingerprint import fingerprint
 from longvid.memory.library import remove_memory, video_lock
 from longvid.memory.store import ChunkRecord, VideoMemory
 from longvid.models.base import Captioner, CaptionRequest, Embedder, TextReader, Transcriber
+from longvid.models.registry import keep_query_copy
 from longvid.pipeline.jobs import ChunkJob, ScanSummary, chunk_jobs, in_background
 from longvid.plan import FrameBudget
 from longvid.timeline import TimedText
@@ -110,6 +111,7 @@ def index_video(
                 return IndexResult(str(path), video_id, "up-to-date", memory.chunk_count(),
                                    info.duration, time.monotonic() - started, 0, str(memory.folder))  # fmt: skip
             computed, duration = _build(path, info, memory, models, options, report)
+            keep_query_copy(models.embedder, root / "models")  # fast query embedding from now on
             return IndexResult(str(path), video_id, "indexed", memory.chunk_count(),
                                round(duration, 3), time.monotonic() - started, computed, str(memory.folder))  # fmt: skip
         finally:
