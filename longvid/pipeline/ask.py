@@ -8,7 +8,6 @@ evidence; bounded by ``max_rounds`` and ``max_frames``. Citations are checked be
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from typing import Any
 from longvid.media.frames import sample_frames
 from longvid.memory.store import VideoMemory
 from longvid.models.base import Captioner, CaptionRequest, ChatModel, Embedder
+from longvid.models.structured import chat_json
 from longvid.pipeline.citations import CITATION, fix_citations, seconds
 from longvid.pipeline.retrieve import Evidence, retrieve
 from longvid.pipeline.summarize import summarize_memory
@@ -149,19 +149,10 @@ def evidence_text(evidence: list[Evidence]) -> str:
 
 
 def _reply(llm: ChatModel, question: str, evidence: list[Evidence]) -> dict[str, Any]:
-    """Ask the LLM; accept its JSON, or treat plain text as a final answer."""
+    """Ask the LLM for a reply that matches ANSWER_SCHEMA (validated; one retry)."""
     user = f"Evidence:\n{evidence_text(evidence)}\n\nQuestion: {question}"
-    text = llm.chat(
-        [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}], ANSWER_SCHEMA
-    )
-    try:
-        reply = json.loads(text)
-    except ValueError:
-        return {"answer": text, "sufficient": True, "look_at": []}
-    if not isinstance(reply, dict) or not isinstance(reply.get("answer"), str):
-        return {"answer": text, "sufficient": True, "look_at": []}
-    reply["sufficient"] = bool(reply.get("sufficient", True))
-    return reply
+    messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+    return chat_json(llm, messages, ANSWER_SCHEMA)
 
 
 def _targets(
