@@ -50,21 +50,28 @@ def _root(
     ] = False,
 ) -> None:
     """longvid: ask questions about long videos."""
+    _show_library_messages()
 
 
-def _show_library_warnings() -> None:
-    """The library logs warnings (e.g. a model stand-in); show them on stderr as one line each."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("warning: %(message)s"))
+class _LabelledStderr(logging.Handler):
+    """Library log records as ``warning: ...`` or ``note: ...`` lines on stderr (never ``error:``)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        label = "note" if record.levelno < logging.WARNING else "warning"
+        typer.echo(f"{label}: {record.getMessage()}", err=True)
+
+
+def _show_library_messages() -> None:
+    """The library logs warnings and notes (e.g. a model stand-in); show each as one line."""
     logger = logging.getLogger("longvid")
-    logger.addHandler(handler)
-    logger.setLevel(logging.WARNING)
+    if not any(isinstance(h, _LabelledStderr) for h in logger.handlers):
+        logger.addHandler(_LabelledStderr())
+    logger.setLevel(logging.INFO)
     logger.propagate = False
 
 
 def main() -> None:
     """Console entry point. Unexpected errors become one line (traceback with LONGVID_DEBUG=1)."""
-    _show_library_warnings()
     try:
         app()
     except LongvidError as exc:

@@ -18,7 +18,7 @@ from longvid_cli.querying import (
     open_video_memory,
     root_of,
 )
-from longvid_cli.runner import Batch, expand_videos, report_error
+from longvid_cli.runner import Batch, expand_videos, report
 
 from longvid.timeline import hms
 
@@ -82,9 +82,7 @@ def ask(
         else:
             typer.echo(result.answer)
             if not result.evidence:
-                report_error(
-                    "no evidence found in the memory", "try other words, or longvid search"
-                )
+                report("warning", "no evidence found in the memory", "try other words, or search")
 
 
 def search(

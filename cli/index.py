@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 from longvid_cli.output import emit_json
-from longvid_cli.runner import Bars, Batch, expand_videos, report_error
+from longvid_cli.runner import Bars, Batch, expand_videos, report
 from longvid_cli.scenes import Detector
 
 Spec = Annotated[
@@ -94,7 +94,8 @@ def load_index_models(captioner: str | None, asr: str | None, ocr: str | None, e
         reader=load("ocr", ocr, options),
     )
     if models.captioner is None and setting("captioner", captioner) == "none":
-        report_error(
+        report(
+            "note",
             "visual captions are off (--captioner none)",
             "indexing speech, subtitles and on-screen text only",
         )

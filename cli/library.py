@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 from longvid_cli.output import emit_json, emit_table
-from longvid_cli.runner import Batch, expand_videos
+from longvid_cli.runner import Batch, expand_videos, report
 
 from longvid.timeline import hms
 
@@ -28,7 +28,7 @@ def list_memories(store: Store = None, as_json: AsJson = False) -> None:
             emit_json(memory.to_dict())
         return
     if not found:
-        typer.echo("nothing indexed yet — run: longvid index VIDEO", err=True)
+        report("note", "nothing indexed yet", "run: longvid index VIDEO")
         return
     rows = [
         (
@@ -42,6 +42,9 @@ def list_memories(store: Store = None, as_json: AsJson = False) -> None:
         for m in found
     ]
     emit_table(rows, ("id", "status", "chunks", "length", "captioner", "last path"), indent="")
+    for memory in found:
+        if memory.problem:
+            report("warning", memory.problem.split(" — ")[0], "longvid index --force VIDEO rebuilds it")
 
 
 def info(

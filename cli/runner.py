@@ -40,8 +40,13 @@ def expand_videos(videos: list[str]) -> list[str]:
 
 
 def report_error(what: str, fix: str = "") -> None:
-    """Print one ``error: <what> — <fix>`` line on stderr."""
+    """Print one ``error: <what> — <fix>`` line on stderr (failures only: the exit code is not 0)."""
     typer.echo(f"error: {what} — {fix}" if fix else f"error: {what}", err=True)
+
+
+def report(label: str, what: str, detail: str = "") -> None:
+    """Print one ``warning:`` or ``note:`` line on stderr (the command still succeeds)."""
+    typer.echo(f"{label}: {what} — {detail}" if detail else f"{label}: {what}", err=True)
 
 
 class Batch:
@@ -102,7 +107,7 @@ class Bars:
         from tqdm import tqdm
 
         if stage == "waiting":
-            typer.echo(f"{self.name}: waiting for another longvid process indexing it…", err=True)
+            report("note", f"{self.name}: waiting for another longvid process indexing it…")
             return
         if stage not in self.bars:
             unit = "s" if stage == "decode" else " chunks"

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from longvid.errors import LongvidError
-from longvid.memory.store import VideoMemory
+from longvid.memory.failures import StoreError
+from longvid.memory.store import VideoMemory, settings_key
 
 
 class LockedError(LongvidError):
@@ -30,6 +31,7 @@ class MemorySummary:
     settings: dict[str, Any]
     updated: float | None
     folder: str
+    problem: str | None = None  # why a damaged memory cannot be read
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -37,6 +39,11 @@ class MemorySummary:
 
 def video_folder(root: Path, fingerprint: str) -> Path:
     return root / "videos" / fingerprint
+
+
+def memory_folder(root: Path, fingerprint: str, settings: dict[str, Any]) -> Path:
+    """Where the memory of a video under one set of settings lives."""
+    return video_folder(root, fingerprint) / settings_key(settings)
 
 
 @contextmanager
@@ -72,7 +79,13 @@ def memories(root: Path, fingerprint: str | None = None) -> list[MemorySummary]:
     pattern = f"videos/{fingerprint or '*'}/*/memory.sqlite"
     found = []
     for database in root.glob(pattern):
-        memory = VideoMemory(database.parent)
+        try:
+            memory = VideoMemory(database.parent)
+        except StoreError as exc:  # one damaged memory must not hide the others
+            found.append(MemorySummary(id=database.parent.parent.name, settings_key=database.parent.name,
+                                       status="damaged", paths=[], duration=None, chunks=0, settings={},
+                                       updated=None, folder=str(database.parent), problem=str(exc)))  # fmt: skip
+            continue
         try:
             info = memory.meta("video", {}) or {}
             found.append(

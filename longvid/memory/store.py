@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import sqlite3
 import time
@@ -23,7 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from longvid.memory.failures import REBUILD_HINT, DamagedMemoryError, store_failures
 from longvid.timeline import TimedText
+
+log = logging.getLogger("longvid")
 
 SCHEMA = [
     # version 1
@@ -103,19 +107,40 @@ class VideoMemory:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(folder / "memory.sqlite", isolation_level=None, timeout=30)
         self._index: Any = None  # the FAISS index, read once per open memory
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self._migrate()
+        with store_failures(folder):
+            folder.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(folder / "memory.sqlite", isolation_level=None, timeout=30)
+            try:
+                self._check()
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
+                self._migrate()
+            except BaseException:
+                self.db.close()
+                raise
+
+    def _check(self) -> None:
+        """Refuse a damaged database, or one written by a newer longvid (cheap quick_check)."""
+        verdict = self.db.execute("PRAGMA quick_check").fetchone()[0]
+        if verdict != "ok":
+            raise DamagedMemoryError(
+                f"{self.folder / 'memory.sqlite'} is damaged ({verdict})", REBUILD_HINT
+            )
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(SCHEMA):
+            raise DamagedMemoryError(
+                f"{self.folder / 'memory.sqlite'} was written by a newer longvid (schema "
+                f"{version}; this one knows {len(SCHEMA)})",
+                "upgrade longvid (pip install -U longvid), or " + REBUILD_HINT,
+            )
 
     @classmethod
     def open(cls, root: Path, fingerprint: str, settings: dict[str, Any]) -> VideoMemory:
         """Open (creating if needed) the memory for a video fingerprint and settings."""
         memory = cls(root / "videos" / fingerprint / settings_key(settings))
         if memory.meta("fingerprint") is None:
-            with memory.transaction():
+            with store_failures(memory.folder), memory.transaction():
                 memory.set_meta("fingerprint", fingerprint)
                 memory.set_meta("settings", settings)
                 memory.set_meta("status", "new")
@@ -140,10 +165,11 @@ class VideoMemory:
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield
+            self.db.execute("COMMIT")
         except BaseException:
-            self.db.execute("ROLLBACK")
+            if self.db.in_transaction:  # SQLite may have rolled back already (e.g. disk full)
+                self.db.execute("ROLLBACK")
             raise
-        self.db.execute("COMMIT")
 
     # --- metadata -------------------------------------------------------------------------------
 
@@ -274,7 +300,15 @@ class VideoMemory:
         if not self.index_path.exists() and self.write_index() == 0:
             return []
         if self._index is None:
-            self._index = _on_gpu_if_available(faiss.read_index(str(self.index_path)))
+            try:
+                self._index = faiss.read_index(str(self.index_path))
+            except RuntimeError as exc:  # derived data: rebuild it from the stored vectors
+                log.warning("the vector index %s was damaged (%s); rebuilt it from the memory",
+                            self.index_path, " ".join(str(exc).split())[-80:])  # fmt: skip
+                if self.write_index() == 0:
+                    return []
+                self._index = faiss.read_index(str(self.index_path))
+            self._index = _on_gpu_if_available(self._index)
         index = self._index
         scores, ids = index.search(
             vector.reshape(1, -1).astype("float32"), min(limit, index.ntotal)
@@ -346,8 +380,9 @@ class VideoMemory:
         index = faiss.IndexIDMap2(_make_index(matrix.shape[1], len(ids)))
         index.add_with_ids(matrix, np.asarray(ids, dtype=np.int64))
         temporary = self.index_path.with_suffix(".faiss.tmp")
-        faiss.write_index(index, str(temporary))
-        os.replace(temporary, self.index_path)
+        with store_failures(self.folder):  # Python I/O, so a full disk is reported as such
+            temporary.write_bytes(faiss.serialize_index(index).tobytes())
+            os.replace(temporary, self.index_path)
         self._index = None
         return len(ids)
 

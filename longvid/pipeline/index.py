@@ -13,12 +13,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from longvid.errors import InputError
 from longvid.media.frames import DEFAULT_MAX_SIDE
 from longvid.media.opening import check_readable
 from longvid.media.probe import VideoInfo, probe
 from longvid.media.shots import ShotOptions
+from longvid.memory.failures import store_failures
 from longvid.memory.fingerprint import fingerprint
-from longvid.memory.library import remove_memory, video_lock
+from longvid.memory.library import memory_folder, remove_memory, video_lock
 from longvid.memory.store import ChunkRecord, VideoMemory
 from longvid.models.base import Captioner, CaptionRequest, Embedder, TextReader, Transcriber
 from longvid.models.registry import keep_query_copy
@@ -100,18 +102,21 @@ def index_video(
         options = IndexOptions(options.shots, FrameBudget(**settings["budget"]), options.frame_side)
 
     with video_lock(root, video_id, wait_s, on_wait=lambda: report("waiting", 0, None)):
+        if force:  # before opening: a damaged memory cannot be opened, only rebuilt
+            remove_memory(memory_folder(root, video_id, settings))
         memory = VideoMemory.open(root, video_id, settings)
-        if force and memory.status != "new":
-            memory.close()
-            remove_memory(memory.folder)
-            memory = VideoMemory.open(root, video_id, settings)
         try:
-            _remember_path(memory, str(path), info.to_dict())
-            if memory.status == "complete":
-                return IndexResult(str(path), video_id, "up-to-date", memory.chunk_count(),
-                                   info.duration, time.monotonic() - started, 0, str(memory.folder))  # fmt: skip
-            computed, duration = _build(path, info, memory, models, options, report)
-            keep_query_copy(models.embedder, root / "models")  # fast query embedding from now on
+            with store_failures(memory.folder):
+                _remember_path(memory, str(path), info.to_dict())
+                if memory.status == "complete":
+                    return IndexResult(str(path), video_id, "up-to-date", memory.chunk_count(),
+                                       info.duration, time.monotonic() - started, 0, str(memory.folder))  # fmt: skip
+                computed, duration = _build(path, info, memory, models, options, report)
+                if fingerprint(path) != video_id:
+                    raise InputError(f"{path} changed while it was being indexed",
+                                     "wait until the file is complete, then index it again")  # fmt: skip
+                _complete(memory, duration)
+                keep_query_copy(models.embedder, root / "models")  # fast queries from now on
             return IndexResult(str(path), video_id, "indexed", memory.chunk_count(),
                                round(duration, 3), time.monotonic() - started, computed, str(memory.folder))  # fmt: skip
         finally:
@@ -160,11 +165,15 @@ def _build(
     memory.save_shots(summary.shots)
     memory.write_index()
     with memory.transaction():
-        memory.set_meta("status", "complete")
         memory.set_meta("scan", {"duration": summary.duration, "frames": summary.frames_decoded,
                                  "shots": len(summary.shots)})  # fmt: skip
-        memory.set_meta("updated", time.time())
     return computed, summary.duration
+
+
+def _complete(memory: VideoMemory, duration: float) -> None:
+    with memory.transaction():
+        memory.set_meta("status", "complete")
+        memory.set_meta("updated", time.time())
 
 
 def _transcript(

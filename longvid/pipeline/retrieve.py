@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from longvid.errors import LongvidError
+from longvid.memory.failures import DamagedMemoryError
 from longvid.memory.fingerprint import fingerprint
 from longvid.memory.library import memories
 from longvid.memory.store import ChunkRecord, VideoMemory
@@ -110,6 +111,11 @@ def open_memory(root: Path, video: str) -> VideoMemory:
         raise LongvidError(f"{video}: no such file", "check the path")
     found = memories(root, fingerprint(video))
     complete = [m for m in found if m.status == "complete"]
+    damaged = [m for m in found if m.status == "damaged"]
+    if not complete and damaged:
+        raise DamagedMemoryError(
+            str(damaged[0].problem).split(" — ")[0], f"rebuild it with: longvid index --force {video}"
+        )
     if not complete:
         state = "only partly indexed" if found else "not indexed"
         raise NotIndexedError(f"{video}: {state}", f"run: longvid index {video}  (or pass --index)")
