@@ -41,7 +41,7 @@ class FreeChat(ChatModel):
     info = ModelInfo("free", "benchmark")
 
     def chat(self, messages, json_schema=None):  # type: ignore[no-untyped-def]
-        return '{"answer": "It is at [00:10:00].", "sufficient": true}'
+        return '{"answer": "It is at [00:10:00].", "enough": true, "found": true}'
 
 
 def help_latency() -> float:

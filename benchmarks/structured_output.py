@@ -61,7 +61,7 @@ class Counted(ChatModel):
             self.valid += 1
             return text
         except ValueError:  # v0.1 took such a reply as the plain-text answer
-            return json.dumps({"answer": text, "sufficient": True})
+            return json.dumps({"answer": text, "enough": True, "found": True})
 
 
 def main() -> None:
@@ -79,7 +79,7 @@ def main() -> None:
         chat = Counted(base, constrained)
         chat.info = type(base.info)(f"{base.info.spec}#{'grammar' if constrained else 'prompt'}", "bench")
         started = time.monotonic()
-        report = evaluate(items, lambda _: memory, lambda _: embedder, chat, None, AskOptions(inspect=False))
+        report = evaluate(items, lambda _: memory, lambda _: embedder, chat, None, AskOptions(inspect=False, agent=False))
         figures = report.to_dict()
         print(f"{'grammar' if constrained else 'prompt only'}: valid JSON {chat.valid}/{chat.total} "
               f"({chat.valid / max(chat.total, 1):.0%}), accuracy {figures['accuracy']:.1%} "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from enum import StrEnum
 from typing import Annotated, Any
@@ -13,6 +14,7 @@ from longvid_cli.querying import (
     IndexFirst,
     Llm,
     Store,
+    agent_for,
     embedder_for,
     load_llm,
     open_video_memory,
@@ -47,10 +49,18 @@ def ask(
             "--inspect/--no-inspect", help="Look again at the video when evidence is thin."
         ),
     ] = True,
-    max_rounds: Annotated[
-        int, typer.Option(min=1, help="Most answer rounds (each may add a closer look).")
-    ] = 3,
+    max_steps: Annotated[
+        int,
+        typer.Option(min=0, help="Most tool calls (search, read, look, overview) per question."),
+    ] = 6,
     max_frames: Annotated[int, typer.Option(min=1, help="Most frames inspected in all.")] = 32,
+    agent: Annotated[
+        bool,
+        typer.Option("--agent/--no-agent", help="Agent steps, or one retrieval and one answer."),
+    ] = True,
+    trace: Annotated[
+        bool, typer.Option("--trace", help="Print each step on stderr as it happens.")
+    ] = False,
     store: Store = None,
     index_first: IndexFirst = False,
     as_json: AsJson = False,
@@ -71,18 +81,28 @@ def ask(
             load("captioner", spec, LoadOptions(frame_cap=max_frames)) if spec != "none" else None
         )
     chat = load_llm(llm, looker)
-    options = AskOptions(top_k=top_k, inspect=inspect, max_rounds=max_rounds, max_frames=max_frames)
+    options = AskOptions(top_k=top_k, inspect=inspect, max_steps=max_steps, max_frames=max_frames,
+                         agent=agent_for(chat, agent))  # fmt: skip
     asked = (
         [line.strip() for line in sys.stdin if line.strip()] if questions == ["-"] else questions
     )
     for question in asked:
-        result = answer_question(video, question, memory, embedder, chat, looker, options)
+        result = answer_question(video, question, memory, embedder, chat, looker, options,
+                                 on_step=print_step if trace else None)  # fmt: skip
         if as_json:
             emit_json(result.to_dict(video))
         else:
             typer.echo(result.answer)
             if not result.evidence:
                 report("warning", "no evidence found in the memory", "try other words, or search")
+
+
+def print_step(step: Any) -> None:
+    """One trace line on stderr: the call, its cost, and the start of its result."""
+    args = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in step.args.items())
+    result = " ".join(step.result.split())
+    typer.echo(f"trace: {step.tool}({args}) {step.elapsed_s:.2f} s, {step.tokens['in']}→"
+               f"{step.tokens['out']} tokens: {result[:120]}", err=True)  # fmt: skip
 
 
 def search(

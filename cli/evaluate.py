@@ -12,6 +12,7 @@ from longvid_cli.querying import (
     AsJson,
     Llm,
     Store,
+    agent_for,
     embedder_for,
     load_llm,
     open_video_memory,
@@ -35,7 +36,11 @@ def evaluate(
     inspect: Annotated[
         bool, typer.Option("--inspect/--no-inspect", help="Look again at the video when unsure.")
     ] = True,
-    max_rounds: Annotated[int, typer.Option(min=1)] = 2,
+    max_steps: Annotated[int, typer.Option(min=0, help="Most tool calls per question.")] = 6,
+    agent: Annotated[
+        bool,
+        typer.Option("--agent/--no-agent", help="Agent steps, or one retrieval and one answer."),
+    ] = True,
     max_frames: Annotated[
         int, typer.Option(min=1, help="Most frames inspected per question.")
     ] = 16,
@@ -81,7 +86,7 @@ def evaluate(
         lambda memory: embedder_for(memory.meta("settings")["embedder"], root),
         chat,
         looker,
-        AskOptions(inspect=inspect, max_rounds=max_rounds, max_frames=max_frames),
+        AskOptions(inspect=inspect, max_steps=max_steps, max_frames=max_frames, agent=agent_for(chat, agent)),
         progress=lambda done, total: bar.update(done - bar.n),
     )
     bar.close()
@@ -98,8 +103,9 @@ def evaluate(
     ]
     emit_table(rows, ("category", "accuracy", "correct"))
     typer.echo(
-        f"frames per question: {summary['mean_frames_captioned']} captioned, "
-        f"{summary['mean_frames_inspected']} inspected; {summary['elapsed_s']} s"
+        f"per question: {summary['mean_steps']} steps, {summary['mean_tokens']} LLM tokens, "
+        f"{summary['mean_seconds']} s; frames {summary['mean_frames_captioned']} captioned, "
+        f"{summary['mean_frames_inspected']} inspected; {summary['elapsed_s']} s in all"
     )
     if any("recall_at_5" in q for q in summary["questions"]):
         typer.echo(

@@ -70,3 +70,14 @@ def load_llm(spec: str | None, captioner: Any = None) -> Any:
             "no answering LLM is available", "pass --llm (a hub id, .gguf file or openai:MODEL@URL)"
         )
     return llm
+
+
+def agent_for(llm: Any, wanted: bool) -> bool:
+    """Whether to run the agent: not with the packaged 135M stand-in, which cannot use tools."""
+    if wanted and llm.info.details.get("stand_in"):
+        from longvid_cli.runner import report
+
+        report("note", "the packaged stand-in LLM answers in one step (it is too small to use "
+               "tools)", "pass --llm with a capable model for the agent, or --no-agent to silence this")  # fmt: skip
+        return False
+    return wanted

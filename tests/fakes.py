@@ -15,10 +15,12 @@ class ScriptedChat(ChatModel):
     def __init__(self, script: list[Any] | Callable[[Sequence[Message]], str]) -> None:
         self.script = script
         self.calls: list[list[Message]] = []
+        self.schemas: list[dict[str, Any] | None] = []
         self.info = ModelInfo("scripted-chat", "test")
 
     def chat(self, messages: Sequence[Message], json_schema: dict[str, Any] | None = None) -> str:
         self.calls.append(list(messages))
+        self.schemas.append(json_schema)
         if callable(self.script):
             return self.script(messages)
         reply = self.script.pop(0) if len(self.script) > 1 else self.script[0]

@@ -10,6 +10,7 @@ import pytest
 from longvid_cli.app import app
 from typer.testing import CliRunner
 
+from longvid.agent.tools import ANSWER, action_schema
 from longvid.models.registry import load
 from longvid.pipeline.ask import AskOptions, ask, is_whole_video_question
 from longvid.pipeline.citations import fix_citations
@@ -59,76 +60,128 @@ def test_search_returns_moments(memory, embedder, store: Path) -> None:  # type:
     assert everywhere[0].start <= 52.0 < everywhere[0].end
 
 
-def test_answer_with_checked_citations(memory, embedder) -> None:  # type: ignore[no-untyped-def]
-    chat = ScriptedChat(
-        [
-            {
-                "answer": "Captain Mira Okafor [00:00:26], not the mayor [00:09:00].",
-                "sufficient": True,
-            }
-        ]
-    )
+def draft(answer: str, enough: bool = True, found: bool = True) -> dict:  # type: ignore[type-arg]
+    return {"answer": answer, "enough": enough, "found": found}
+
+
+def final(answer: str, *citations: str, found: bool = True) -> dict:  # type: ignore[type-arg]
+    return {"tool": "answer", "answer": answer, "citations": list(citations), "confidence": "high",
+            "found": found}  # fmt: skip
+
+
+def test_an_easy_question_ends_in_one_step(memory, embedder) -> None:  # type: ignore[no-untyped-def]
+    chat = ScriptedChat([draft("Captain Mira Okafor [00:00:26], not the mayor [00:09:00].")])
     result = ask("unused.mkv", "Who checks the engine? Okafor?", memory, embedder, chat)
     assert result.answer == "Captain Mira Okafor [00:00:25–00:00:28], not the mayor."
-    assert result.cited == [(25.0, 28.0)]
-    assert result.rounds == 1 and result.frames_inspected == 0
+    assert result.cited == [(25.0, 28.0)] and result.found and result.confidence == "high"
+    assert [s.tool for s in result.steps] == ["answer"] and result.frames_inspected == 0
     prompt = chat.calls[0][1]["content"]
     assert "[00:00:25.0–00:00:28.0] (transcript) Captain Mira Okafor" in prompt
 
 
-def test_thin_evidence_triggers_a_closer_look_at_the_right_moment(
-    memory, embedder, facts_video: Path
-) -> None:  # type: ignore[no-untyped-def]
+def test_what_happens_right_after_is_read_around_the_moment(memory, embedder) -> None:  # type: ignore[no-untyped-def]
     chat = ScriptedChat([
-        {"answer": "Not sure what he wears.", "sufficient": False, "look_at": ["00:00:26"]},
-        {"answer": "A blue cap [00:00:25].", "sufficient": True},
+        draft("The ferry leaves at 07:15 [00:00:12]; what follows is not in view.", enough=False),
+        {"tool": "read", "start": 15, "end": 30},
+        final("Next, Captain Okafor checks the engine", "00:00:25"),
+    ])  # fmt: skip
+    result = ask("unused.mkv", "What is said right after the ferry's departure time?", memory,
+                 embedder, chat)  # fmt: skip
+    assert [s.tool for s in result.steps] == ["answer", "read", "answer"]
+    read_result = chat.calls[2][-1]["content"]
+    assert read_result.startswith("Result of read:")
+    assert "[00:00:25.0–00:00:28.0] (transcript) Captain Mira Okafor" in read_result
+    assert "storm" not in read_result  # only the window asked for
+    assert result.answer == "Next, Captain Okafor checks the engine [00:00:25–00:00:28]"
+    assert result.steps[1].args == {"start": 15, "end": 30} and result.steps[1].elapsed_s >= 0
+
+
+def test_counting_by_repeated_search(memory, embedder) -> None:  # type: ignore[no-untyped-def]
+    chat = ScriptedChat([
+        draft("At least one warning.", enough=False),
+        {"tool": "search", "query": "storm warning", "k": 2},
+        {"tool": "search", "query": "bread market", "start": 45, "end": 60},
+        final("Two: the storm [00:00:41] and the bread price [00:00:52]", "00:00:41", "00:00:52"),
+    ])  # fmt: skip
+    result = ask("unused.mkv", "How many announcements mention weather or food?", memory,
+                 embedder, chat)  # fmt: skip
+    assert [s.tool for s in result.steps] == ["answer", "search", "search", "answer"]
+    assert "storm coming from the west" in chat.calls[2][-1]["content"]
+    windowed = chat.calls[3][-1]["content"]
+    assert "Fresh bread costs three euros" in windowed and "Okafor" not in windowed
+    assert result.cited == [(41.0, 44.0), (52.0, 55.0)]
+
+
+def test_looks_stay_within_the_frame_budget(memory, embedder, facts_video: Path) -> None:  # type: ignore[no-untyped-def]
+    chat = ScriptedChat([
+        draft("Not sure what he wears.", enough=False),
+        {"tool": "look", "start": 24, "end": 30, "question": "What does Okafor wear?"},
+        {"tool": "look", "start": 40, "end": 50, "question": "Is it raining?"},
+        {"tool": "look", "start": 0, "end": 10, "question": "Anything else?"},
+        final("A blue cap [00:00:25].", "00:00:25"),
     ])  # fmt: skip
     looker = RecordingCaptioner(max_frames=6)
-    result = ask(
-        str(facts_video),
-        "What does Okafor wear?",
-        memory,
-        embedder,
-        chat,
-        looker,
-        AskOptions(max_frames=10),
-    )
-    [request] = looker.requests
-    assert request.start <= 26.0 <= request.end and request.end - request.start >= 4.0
-    assert len(request.frames) == 6 and all(
-        request.start <= f.time <= request.end for f in request.frames
-    )
-    assert "What does Okafor wear?" in (request.instruction or "")
-    assert result.rounds == 2 and result.frames_inspected == 6
-    assert [e.source for e in result.evidence].count("inspection") == 1
-    assert "closer look 24-28 s" in chat.calls[1][1]["content"]
+    result = ask(str(facts_video), "What does Okafor wear?", memory, embedder, chat, looker,
+                 AskOptions(max_frames=10))  # fmt: skip
+    assert [len(r.frames) for r in looker.requests] == [6, 4]  # the second look gets what is left
+    assert all(r.start <= f.time <= r.end for r in looker.requests for f in r.frames)
+    assert "What does Okafor wear?" in (looker.requests[0].instruction or "")
+    assert result.frames_inspected == 10
+    assert "Error: the frame budget is spent" in chat.calls[4][-1]["content"]
+    assert [e.source for e in result.evidence].count("inspection") == 2
+    no_look = ask(str(facts_video), "What does he wear?", memory, embedder,
+                  ScriptedChat([draft("?", enough=False), final("?")]), looker, AskOptions(inspect=False))  # fmt: skip
+    assert no_look.frames_inspected == 0 and len(looker.requests) == 2
 
 
-def test_closer_looks_stay_within_rounds_and_frames(memory, embedder, facts_video: Path) -> None:  # type: ignore[no-untyped-def]
-    unsure = ScriptedChat([{"answer": "Still unsure.", "sufficient": False}])
-    looker = RecordingCaptioner(max_frames=8)
-    frame_bound = ask(str(facts_video), "Describe the engine room", memory, embedder, unsure, looker,
-                      AskOptions(max_rounds=9, max_frames=12))  # fmt: skip
-    assert [len(r.frames) for r in looker.requests] == [8, 4]  # the second look gets what is left
-    assert frame_bound.frames_inspected == 12 and frame_bound.rounds == 2
-    wandering = ScriptedChat([
-        {"answer": "?", "sufficient": False, "look_at": [f"00:00:{second:02d}"]} for second in (5, 35, 45, 58)
+def test_a_wrong_call_is_answered_with_an_error_and_a_repeat_forces_the_answer(
+    memory, embedder
+) -> None:  # type: ignore[no-untyped-def]
+    chat = ScriptedChat([
+        "not JSON at all",  # retried once with the reason
+        draft("Unsure.", enough=False),
+        {"tool": "read", "start": 50, "end": 20},
+        {"tool": "read", "start": 50, "end": 20},
+        final("The captain [00:00:26]", "00:00:26"),
     ])  # fmt: skip
-    round_bound = ask(str(facts_video), "Describe the room", memory, embedder, wandering, RecordingCaptioner(2),
-                      AskOptions(max_rounds=3, max_frames=100))  # fmt: skip
-    assert round_bound.rounds == len(wandering.calls) == 3
-    assert round_bound.frames_inspected == 4  # two looks of two frames; the last round only answers
-    no_look = ask(
-        str(facts_video), "Describe it", memory, embedder, unsure, looker, AskOptions(inspect=False)
+    result = ask("unused.mkv", "Who checks the engine?", memory, embedder, chat)
+    assert "That reply is invalid (not JSON" in chat.calls[1][-1]["content"]
+    assert "Error: bad window start=50 end=20" in chat.calls[3][-1]["content"]
+    assert chat.schemas[-1] == action_schema([ANSWER])  # stuck: only an answer is allowed
+    assert "step budget is spent" in chat.calls[-1][-1]["content"]
+    assert result.answer == "The captain [00:00:25–00:00:28]"
+
+
+def test_the_step_budget_forces_a_final_answer(memory, embedder) -> None:  # type: ignore[no-untyped-def]
+    searches = [{"tool": "search", "query": word} for word in ("ferry", "storm")]
+    chat = ScriptedChat(
+        [draft("?", enough=False), *searches, final("The ferry [00:00:12]", "00:00:12")]
     )
-    assert no_look.rounds == 1 and no_look.frames_inspected == 0
+    result = ask("unused.mkv", "Tell me about the ferry", memory, embedder, chat, None,
+                 AskOptions(max_steps=2))  # fmt: skip
+    assert [s.tool for s in result.steps] == ["answer", "search", "search", "answer"]
+    assert chat.schemas[-1] == action_schema([ANSWER]) and len(chat.calls) == 4
+    assert result.cited == [(12.0, 15.0)]
+    baseline = ask("unused.mkv", "Tell me", memory, embedder, ScriptedChat([draft("?", enough=False)]),
+                   None, AskOptions(agent=False))  # fmt: skip
+    assert len(baseline.steps) == 1  # one retrieval, one answer
+
+
+def test_abstains_when_the_evidence_does_not_support_an_answer(memory, embedder) -> None:  # type: ignore[no-untyped-def]
+    chat = ScriptedChat([draft("The mayor's hat colour is never mentioned.", found=False)])
+    result = ask("unused.mkv", "What colour is the mayor's hat?", memory, embedder, chat)
+    assert result.answer == "not found in the video: The mayor's hat colour is never mentioned."
+    assert result.cited == [] and not result.found and result.confidence == "low"
+    small = ScriptedChat([draft("07:15 every morning", found=False)])  # a small model's stray flag
+    kept = ask("unused.mkv", "When does the ferry leave?", memory, embedder, small)
+    assert kept.found and kept.answer.startswith("07:15 every morning [00:00:12")
 
 
 def test_whole_video_questions_use_the_cached_summary(memory, embedder) -> None:  # type: ignore[no-untyped-def]
     assert is_whole_video_question("What is this video about?")
     assert not is_whole_video_question("What does the captain check?")
     chat = ScriptedChat(lambda messages: "A ferry crossing [00:00:12]." if "summar" in messages[0]["content"] else
-                        json.dumps({"answer": "A ferry trip [00:00:12].", "sufficient": True}))  # fmt: skip
+                        json.dumps(draft("A ferry trip [00:00:12].")))  # fmt: skip
     result = ask("unused.mkv", "What is this video about?", memory, embedder, chat)
     assert result.evidence and {e.source for e in result.evidence} == {"summary"}
     assert result.answer.startswith("A ferry trip")
@@ -170,13 +223,13 @@ def test_cli_json_shapes(store: Path, facts_video: Path) -> None:
         system = body["messages"][0]["content"]
         if "summar" in system:
             return 200, completion("A ferry crossing to Ardmore [00:00:12].")
-        return 200, completion(json.dumps({"answer": "At 07:15 [00:00:13].", "sufficient": True}))
+        return 200, completion(json.dumps(draft("At 07:15 [00:00:13].")))
 
     server = FakeServer(script=[reply] * 20)
     with serve(server) as url:
         llm = f"openai:llm@{url}"
         asked = runner.invoke(app, ["ask", str(facts_video), "When does the ferry leave?", "--json", "--llm", llm,
-                                    "--store", str(store), "--no-inspect"])  # fmt: skip
+                                    "--store", str(store), "--no-inspect", "--trace"])  # fmt: skip
         summarized = runner.invoke(app, ["summarize", "--json", "--llm", llm, "--store", str(store), "-"],
                                    input=f"{facts_video}\n")  # fmt: skip
         srt = runner.invoke(
@@ -190,12 +243,21 @@ def test_cli_json_shapes(store: Path, facts_video: Path) -> None:
         "question",
         "answer",
         "evidence",
-        "rounds",
+        "steps",
+        "totals",
+        "found",
+        "confidence",
         "frames_inspected",
         "models",
         "elapsed_s",
     }
     assert doc["answer"] == "At 07:15 [00:00:12–00:00:15]."
+    assert doc["found"] is True and doc["confidence"] == "high"
+    [step] = doc["steps"]
+    assert step["tool"] == "answer" and step["tokens"]["in"] > 0 and step["elapsed_s"] >= 0
+    assert doc["totals"] == {"steps": 1, "frames_inspected": 0, "tokens_in": step["tokens"]["in"],
+                             "tokens_out": step["tokens"]["out"]}  # fmt: skip
+    assert asked.stderr.startswith('trace: answer(answer="At 07:15 [00:00:13]."')
     assert set(doc["evidence"][0]) == {"start", "end", "text", "score", "source"}
     assert doc["models"]["llm"] == llm
     assert summarized.exit_code == 0, summarized.output

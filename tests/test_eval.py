@@ -102,7 +102,7 @@ def test_eval_scores_caches_and_reports(
             return {w for w in re.findall(r"\w+", text.lower()) if len(w) > 3 or w.isdigit()}
 
         best = max(options, key=lambda o: len(words(o[1]) & words(evidence)))
-        return 200, completion(json.dumps({"answer": f"{best[0]}. {best[1]}", "sufficient": True}))
+        return 200, completion(json.dumps({"answer": f"{best[0]}. {best[1]}", "enough": True, "found": True}))
 
     server = FakeServer(script=[reader] * 10)
     args = [

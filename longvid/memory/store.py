@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
-import os
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -25,9 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from longvid.memory.failures import REBUILD_HINT, DamagedMemoryError, store_failures
+from longvid.memory.vectors import VectorFile
 from longvid.timeline import TimedText
-
-log = logging.getLogger("longvid")
 
 SCHEMA = [
     # version 1
@@ -76,8 +73,6 @@ SCHEMA = [
     CREATE INDEX thumbnails_chunk ON thumbnails (chunk);
     """,
 ]
-# Below this many vectors an exact (flat) index is best; above it, HNSW.
-_FLAT_LIMIT = 20_000
 
 
 @dataclass
@@ -254,6 +249,10 @@ class VideoMemory:
         """Every stored chunk, in time order."""
         return self._select("ORDER BY idx", ())
 
+    def chunks_between(self, start: float, end: float) -> list[ChunkRecord]:
+        """The chunks that overlap ``start``..``end`` seconds, in time order."""
+        return self._select("WHERE end > ? AND start < ? ORDER BY idx", (start, end))
+
     def _select(self, where: str, args: tuple[Any, ...]) -> list[ChunkRecord]:
         rows = self.db.execute(
             "SELECT idx, start, end, first_shot, last_shot, frame_times, caption, transcript,"
@@ -295,25 +294,9 @@ class VideoMemory:
 
     def search_vectors(self, vector: Any, limit: int) -> list[tuple[int, float]]:
         """Nearest chunks to a unit vector: (chunk index, cosine similarity), best first."""
-        import faiss
-
-        if not self.index_path.exists() and self.write_index() == 0:
-            return []
         if self._index is None:
-            try:
-                self._index = faiss.read_index(str(self.index_path))
-            except RuntimeError as exc:  # derived data: rebuild it from the stored vectors
-                log.warning("the vector index %s was damaged (%s); rebuilt it from the memory",
-                            self.index_path, " ".join(str(exc).split())[-80:])  # fmt: skip
-                if self.write_index() == 0:
-                    return []
-                self._index = faiss.read_index(str(self.index_path))
-            self._index = _on_gpu_if_available(self._index)
-        index = self._index
-        scores, ids = index.search(
-            vector.reshape(1, -1).astype("float32"), min(limit, index.ntotal)
-        )
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+            self._index = VectorFile(self.folder, "index.faiss")
+        return self._index.search(vector, limit, rebuild=self.write_index)
 
     def chunk(self, index: int) -> ChunkRecord | None:
         found = [c for c in self._select("WHERE idx = ?", (index,))]
@@ -361,30 +344,12 @@ class VideoMemory:
         return self.folder / "index.faiss"
 
     def write_index(self) -> int:
-        """Rebuild the FAISS index from the stored vectors; atomic on disk. Returns its size."""
-        import faiss
-        import numpy as np
-
+        """Rebuild the FAISS index of chunk texts from the stored vectors. Returns its size."""
         rows = self.db.execute(
             "SELECT idx, embedding FROM chunks WHERE embedding IS NOT NULL ORDER BY idx"
-        )
-        ids, vectors = [], []
-        for idx, blob in rows:
-            ids.append(idx)
-            vectors.append(np.frombuffer(blob, dtype=np.float32))
-        if not vectors:
-            self.index_path.unlink(missing_ok=True)
-            self._index = None
-            return 0
-        matrix = np.vstack(vectors)
-        index = faiss.IndexIDMap2(_make_index(matrix.shape[1], len(ids)))
-        index.add_with_ids(matrix, np.asarray(ids, dtype=np.int64))
-        temporary = self.index_path.with_suffix(".faiss.tmp")
-        with store_failures(self.folder):  # Python I/O, so a full disk is reported as such
-            temporary.write_bytes(faiss.serialize_index(index).tobytes())
-            os.replace(temporary, self.index_path)
+        ).fetchall()
         self._index = None
-        return len(ids)
+        return VectorFile(self.folder, "index.faiss").write(rows)
 
 
 def _statements(script: str) -> list[str]:
@@ -396,24 +361,6 @@ def _statements(script: str) -> list[str]:
             statements.append(current.strip())
             current = ""
     return statements
-
-
-def _on_gpu_if_available(index: Any) -> Any:
-    """The index on the first GPU when faiss-gpu and a CUDA device are present (longvid[gpu])."""
-    import faiss
-
-    if not hasattr(faiss, "StandardGpuResources") or faiss.get_num_gpus() == 0:
-        return index
-    return faiss.index_cpu_to_gpu(faiss.StandardGpuResources(), 0, index)
-
-
-def _make_index(dimension: int, count: int) -> Any:
-    """Inner product on unit vectors (cosine): exact when small, HNSW when large."""
-    import faiss
-
-    if count <= _FLAT_LIMIT:
-        return faiss.IndexFlatIP(dimension)
-    return faiss.IndexHNSWFlat(dimension, 32, faiss.METRIC_INNER_PRODUCT)
 
 
 def _dump_lines(lines: Sequence[TimedText]) -> str:

@@ -79,6 +79,8 @@ class ChatModel(ABC):
     info: ModelInfo
     context_tokens: int = 4096
     """How much the model reads at once (prompts are packed to fit)."""
+    last_usage: tuple[int, int] | None = None
+    """Tokens (in, out) of the last reply, where the backend counts them."""
 
     @abstractmethod
     def chat(self, messages: Sequence[Message], json_schema: dict[str, Any] | None = None) -> str:

@@ -70,4 +70,6 @@ class LlamaCppChat(ChatModel):
             max_tokens=self.max_new_tokens,
             **extra,
         )
+        usage = reply.get("usage") or {}
+        self.last_usage = (int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0)))
         return str(reply["choices"][0]["message"]["content"] or "").strip()

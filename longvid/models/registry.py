@@ -173,6 +173,7 @@ def load(channel: str, given: str | None = None, options: LoadOptions | None = N
             pass
         else:
             log.warning("default %s unavailable (%s); using packaged %s", channel, reason, stand_in)
+            model.info.details["stand_in"] = True
             return model
     if channel == "embedder":
         raise ModelUnavailableError(

@@ -59,7 +59,7 @@ def parse_reply(text: str, schema: dict[str, Any]) -> dict[str, Any]:
     import jsonschema
 
     try:
-        value = json.loads(text)
+        value = json.loads(text, strict=False)  # llama.cpp lets raw newlines into strings
     except json.JSONDecodeError as exc:
         raise ValueError(f"not JSON ({exc.msg} at character {exc.pos})") from None
     try:

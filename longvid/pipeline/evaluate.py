@@ -48,6 +48,9 @@ class Report:
             "categories": self.categories,
             "mean_frames_captioned": _mean(r["frames_captioned"] for r in self.records),
             "mean_frames_inspected": _mean(r["frames_inspected"] for r in self.records),
+            "mean_steps": _mean(r.get("steps", 0) for r in self.records),
+            "mean_tokens": _mean(r.get("tokens", 0) for r in self.records),
+            "mean_seconds": _mean(r["elapsed_s"] for r in self.records),
             "recall_at_5": _mean(r["recall_at_5"] for r in self.records if "recall_at_5" in r),
             "mean_time_error_s": _mean(
                 r["time_error_s"] for r in self.records if r.get("time_error_s") is not None
@@ -89,7 +92,7 @@ def read_choice(reply: str, options: Sequence[str]) -> int | None:
 def answer_key(item: Item, llm: ChatModel, options: AskOptions) -> str:
     """Cache key: the record's version, the question, its options, the LLM and the agent's bounds."""
     blob = json.dumps(
-        [2, item.question, item.options, llm.info.spec, asdict(options)], sort_keys=True
+        [3, item.question, item.options, llm.info.spec, asdict(options)], sort_keys=True
     )
     return hashlib.sha1(blob.encode()).hexdigest()
 
@@ -138,7 +141,10 @@ def _answer(item: Item, memory: VideoMemory, embedder: Embedder, llm: ChatModel,
         "options": list(item.options),
         "predicted": read_choice(result.answer, item.options),
         "response": result.answer,
-        "rounds": result.rounds,
+        "steps": len(result.steps),
+        "tools": [s.tool for s in result.steps],
+        "tokens": result.totals()["tokens_in"] + result.totals()["tokens_out"],
+        "found": result.found,
         "frames_inspected": result.frames_inspected,
         "elapsed_s": round(time.monotonic() - started, 2),
         "top5_spans": [[round(e.start, 2), round(e.end, 2)] for e in result.evidence[:5]],

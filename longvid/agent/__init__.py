@@ -1,0 +1,1 @@
+"""The ask agent: tools over a video memory, a budgeted loop, prompts."""
