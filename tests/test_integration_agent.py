@@ -35,8 +35,14 @@ def test_agent_is_not_worse_than_one_round(tmp_path: Path) -> None:
     memory = open_memory(tmp_path / "store", items[0].video)
     llm = load("llm", packaged.smollm2_gguf(), CPU)  # named: no stand-in, the agent runs
     reports = {
-        agent: evaluate(items, lambda _: memory, lambda _: models.embedder, llm, None,
-                        AskOptions(inspect=False, agent=agent, max_steps=3)).to_dict()  # fmt: skip
+        agent: evaluate(
+            items,
+            lambda _: memory,
+            lambda _: models.embedder,
+            llm,
+            None,
+            AskOptions(inspect=False, agent=agent, max_steps=3),
+        ).to_dict()
         for agent in (False, True)
     }  # a reply that did not parse twice would have raised StructuredOutputError
     assert reports[False]["total"] == reports[True]["total"] == len(items) == 8
