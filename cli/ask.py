@@ -146,6 +146,8 @@ class Format(StrEnum):
     md = "md"
     text = "text"
     srt = "srt"
+    chapters = "chapters"
+    ffmetadata = "ffmetadata"
 
 
 def summarize(
@@ -154,7 +156,11 @@ def summarize(
     ],
     llm: Llm = None,
     fmt: Annotated[
-        Format, typer.Option("--format", help="md, text, or srt (one cue per section).")
+        Format,
+        typer.Option(
+            "--format",
+            help="md, text, srt (a cue per section), chapters (YouTube lines), ffmetadata.",
+        ),
     ] = Format.md,
     store: Store = None,
     index_first: IndexFirst = False,
@@ -182,7 +188,12 @@ def summarize(
 
 
 def render_summary(path: str, result: Any, fmt: Format) -> str:
-    """A summary as Markdown, plain text, or SRT subtitles (one cue per section)."""
+    """A summary as Markdown, plain text, SRT (a cue per section), chapters or ffmetadata."""
+    if fmt in (Format.chapters, Format.ffmetadata):
+        from longvid.pipeline.chapters import chapters, ffmetadata, youtube_lines
+
+        marks = chapters(result.sections)
+        return youtube_lines(marks) if fmt is Format.chapters else ffmetadata(marks)
     if fmt is Format.srt:
         import pysubs2
 
