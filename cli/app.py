@@ -8,7 +8,7 @@ import traceback
 from typing import Annotated
 
 import typer
-from longvid_cli import ask, clip, evaluate, index, library, models, report, scenes
+from longvid_cli import ask, clip, evaluate, index, library, mcp_server, models, report, scenes
 from longvid_cli.runner import EXIT_FAILED, debug_enabled, guarded, report_error
 
 from longvid import __version__
@@ -29,6 +29,7 @@ app.command("search")(guarded(ask.search))
 app.command("summarize")(guarded(ask.summarize))
 app.command("report")(guarded(report.report))
 app.command("clip")(guarded(clip.clip))
+app.command("mcp")(guarded(mcp_server.mcp))
 app.command("eval")(guarded(evaluate.evaluate))
 app.command("list")(guarded(library.list_memories))
 app.command("info")(guarded(library.info))

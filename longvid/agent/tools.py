@@ -153,6 +153,8 @@ def overview(ws: Workspace, args: dict[str, Any]) -> list[Evidence]:
     return ws.keep(items)
 
 
+# Strings are bounded so that any one action fits in 512 generated tokens (a reply cut short
+# would not parse).
 _WINDOW = {
     "start": {"type": "number", "description": "seconds from the start of the video"},
     "end": {"type": "number", "description": "seconds from the start of the video"},
@@ -165,7 +167,7 @@ TOOLS = {
             "find the moments that match a query (by meaning and by words), "
             "optionally only within start..end seconds or from some sources",
             {
-                "query": {"type": "string", "maxLength": 200},
+                "query": {"type": "string", "maxLength": 120},
                 "sources": {"type": "array", "items": {"enum": SOURCES}},
                 **_WINDOW,
                 "k": {"type": "integer", "minimum": 1, "maximum": 20},
@@ -185,7 +187,7 @@ TOOLS = {
             "look",
             "have the video model look closely at start..end seconds for a question "
             "(only when the stored text cannot answer it)",
-            {**_WINDOW, "question": {"type": "string", "maxLength": 300}},
+            {**_WINDOW, "question": {"type": "string", "maxLength": 160}},
             ("start", "end", "question"),
             look,
         ),
@@ -202,8 +204,8 @@ ANSWER = Tool(
     "answer",
     "the final answer, citing the evidence times it rests on as [hh:mm:ss]; found=false when "
     "the evidence does not contain the answer",
-    {"answer": {"type": "string", "maxLength": 600},
-     "citations": {"type": "array", "items": {"type": "string", "maxLength": 24}, "maxItems": 6},
+    {"answer": {"type": "string", "maxLength": 300},
+     "citations": {"type": "array", "items": {"type": "string", "maxLength": 24}, "maxItems": 4},
      "confidence": {"enum": ["high", "medium", "low"]}, "found": {"type": "boolean"}},
     ("answer", "citations", "confidence", "found"),
     lambda ws, args: [],
