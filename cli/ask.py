@@ -69,9 +69,11 @@ def ask(
     from longvid.models.registry import LoadOptions, load
     from longvid.pipeline.ask import AskOptions
     from longvid.pipeline.ask import ask as answer_question
+    from longvid.pipeline.sources import local_video
 
     root = root_of(store)
     memory = open_video_memory(video, root, index_first)
+    video = local_video(video, root, fetch=False)  # a URL: the download closer looks read
     settings = memory.meta("settings")
     embedder = embedder_for(settings["embedder"], root)
     looker = None

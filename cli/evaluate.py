@@ -86,7 +86,12 @@ def evaluate(
         lambda memory: embedder_for(memory.meta("settings")["embedder"], root),
         chat,
         looker,
-        AskOptions(inspect=inspect, max_steps=max_steps, max_frames=max_frames, agent=agent_for(chat, agent)),
+        AskOptions(
+            inspect=inspect,
+            max_steps=max_steps,
+            max_frames=max_frames,
+            agent=agent_for(chat, agent),
+        ),
         progress=lambda done, total: bar.update(done - bar.n),
     )
     bar.close()

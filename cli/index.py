@@ -18,7 +18,9 @@ Spec = Annotated[
 def index(
     videos: Annotated[
         list[str],
-        typer.Argument(help="Video files, or '-' to read paths from stdin.", metavar="VIDEO..."),
+        typer.Argument(
+            help="Video files or http(s) URLs, or '-' to read them from stdin.", metavar="VIDEO..."
+        ),
     ],
     captioner: Spec = None,
     asr: Spec = None,
@@ -64,9 +66,14 @@ def index(
     batch = Batch()
 
     def run(path: str) -> Any:
+        from longvid.pipeline.sources import local_video
+
         with Bars(Path(path).name, quiet) as bars:
+            local = local_video(
+                path, root, progress=lambda done, total: bars.update("download", done, total)
+            )
             return index_video(
-                path, models, root, options, force=force, wait_s=wait, progress=bars.update
+                local, models, root, options, force=force, wait_s=wait, progress=bars.update
             )
 
     for path, result in batch.run_all(paths, run):

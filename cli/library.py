@@ -44,7 +44,9 @@ def list_memories(store: Store = None, as_json: AsJson = False) -> None:
     emit_table(rows, ("id", "status", "chunks", "length", "captioner", "last path"), indent="")
     for memory in found:
         if memory.problem:
-            report("warning", memory.problem.split(" — ")[0], "longvid index --force VIDEO rebuilds it")
+            report(
+                "warning", memory.problem.split(" — ")[0], "longvid index --force VIDEO rebuilds it"
+            )
 
 
 def info(

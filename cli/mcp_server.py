@@ -29,7 +29,11 @@ class Service:
     def video(self, given: str) -> str:
         """``given`` as a path inside an allowed root, else a LongvidError."""
         from longvid.errors import InputError
+        from longvid.media.fetch import is_url
+        from longvid.pipeline.sources import local_video
 
+        if is_url(given):  # downloaded once into the store's media cache
+            return local_video(given, self.store)
         path = Path(given).expanduser()
         path = (path if path.is_absolute() else self.roots[0] / path).resolve()
         if not any(path.is_relative_to(root) for root in self.roots):
@@ -90,7 +94,7 @@ def build_server(service: Service) -> Any:
 
     @server.tool()
     async def index_video(video: str, ctx: Context) -> dict[str, Any]:
-        """Index a video (shots, captions, speech, on-screen text) so it can be searched and asked."""
+        """Index a video file or http(s) URL (shots, captions, speech, on-screen text)."""
         from longvid.pipeline.index import index_video as run_index
 
         loop = anyio.lowlevel.current_token()  # the worker thread reports back through it

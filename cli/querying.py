@@ -29,7 +29,9 @@ def root_of(store: Path | None) -> Path:
 def open_video_memory(video: str, root: Path, index_first: bool, quiet: bool = True) -> Any:
     """The video's memory; with ``index_first``, index it (default models) when missing."""
     from longvid.pipeline.retrieve import NotIndexedError, open_memory
+    from longvid.pipeline.sources import local_video
 
+    video = local_video(video, root, fetch=index_first)  # a URL: its download
     try:
         return open_memory(root, video)
     except NotIndexedError:

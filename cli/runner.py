@@ -110,13 +110,13 @@ class Bars:
             report("note", f"{self.name}: waiting for another longvid process indexing it…")
             return
         if stage not in self.bars:
-            unit = "s" if stage == "decode" else " chunks"
+            unit = {"decode": "s", "download": "B"}.get(stage, " chunks")
             self.bars[stage] = tqdm(desc=f"{self.name} {stage}", unit=unit, file=sys.stderr, leave=False,
                                     total=round(total, 1) if total else None)  # fmt: skip
         bar = self.bars[stage]
         if total:
             bar.total = round(max(total, done), 1)
-        bar.n = round(done, 1) if stage == "decode" else int(done)
+        bar.n = round(done, 1) if stage == "decode" else int(done)  # download: bytes
         bar.refresh()
 
 

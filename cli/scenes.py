@@ -47,9 +47,15 @@ def scenes(
     options = ShotOptions(detector=detector.value, threshold=threshold, min_shot_s=min_shot)
 
     def detect(path: str) -> dict[str, Any]:
+        from longvid.config import store_root
+        from longvid.pipeline.sources import local_video
+
         with Bars(Path(path).name, quiet) as bars:
+            local = local_video(
+                path, store_root(), progress=lambda d, t: bars.update("download", d, t)
+            )
             scan = ShotScan(
-                path, options, progress=lambda done, total: bars.update("decode", done, total)
+                local, options, progress=lambda done, total: bars.update("decode", done, total)
             )
             shots = [shot for shot, _ in scan]
         return {

@@ -110,8 +110,10 @@ def ask(
     result = Answer(question, "", ws.evidence, [], outcome.steps, ws.frames_inspected,
                     used_summary=whole)  # fmt: skip
     final = outcome.action
-    if not grounded(final, ws.evidence) and grounded(outcome.draft, ws.evidence):
-        final = outcome.draft  # the tools led nowhere the first answer had not been
+    if outcome.draft and final is not outcome.draft and grounded(outcome.draft, ws.evidence):
+        added = ws.evidence[len(opening) :]  # what the tools brought
+        if not grounded(final, added):
+            final = outcome.draft  # the answer rests on nothing the tools added
     _settle(result, final, duration)
     result.models = {"llm": llm.info.spec, "embedder": embedder.info.spec}
     if looker is not None:
