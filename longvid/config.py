@@ -35,7 +35,17 @@ SETTINGS: dict[str, Setting] = {
     "asr": Setting("LONGVID_ASR", None, "speech model spec, or none"),
     "ocr": Setting("LONGVID_OCR", None, "on-screen text reader: rapidocr or none"),
     "max_frames": Setting("LONGVID_MAX_FRAMES", 32, "most frames per chunk sent to the captioner"),
-    "media_cache_gb": Setting("LONGVID_MEDIA_CACHE_GB", 20, "size cap of videos downloaded from URLs"),
+    "server_timeout": Setting(
+        "LONGVID_SERVER_TIMEOUT",
+        600,
+        "seconds to wait for a model server's reply (a local 7B is slow)",
+    ),
+    "server_max_images": Setting(
+        "LONGVID_SERVER_MAX_IMAGES", 0, "images a captioning server takes per request (0: learn it)"
+    ),
+    "media_cache_gb": Setting(
+        "LONGVID_MEDIA_CACHE_GB", 20, "size cap of videos downloaded from URLs"
+    ),
     "trust_remote_code": Setting(
         "LONGVID_TRUST_REMOTE_CODE", False, "let transformers run code shipped with a model (off)"
     ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +17,7 @@ from tests.fake_openai import FakeServer, completion, serve
 
 
 def request(start: float, frames: int = 2) -> CaptionRequest:
-    images = [Frame(start + i, np.full((24, 32, 3), 40 * i, np.uint8)) for i in range(frames)]
+    images = [Frame(start + i, np.full((24, 32, 3), (40 * i) % 256, np.uint8)) for i in range(frames)]
     return CaptionRequest(
         start=start,
         end=start + frames,
@@ -148,3 +149,93 @@ def test_a_real_failure_is_not_taken_for_a_refusal() -> None:
             [{"role": "user", "content": "x"}], {"type": "object"}
         )
     assert len(server.requests) == 1
+
+
+def one_image_only(body: dict) -> tuple[int, object]:  # type: ignore[type-arg]
+    parts = body["messages"][-1]["content"]
+    if sum(p.get("type") == "image_url" for p in parts) > 1:
+        return 400, {"error": {"message": "At most 1 image(s) may be provided in one request."}}
+    return 200, completion("a harbour scene")
+
+
+def image_size(part: dict) -> tuple[int, int]:  # type: ignore[type-arg]
+    import base64
+    import io
+
+    from PIL import Image
+
+    data = base64.b64decode(part["image_url"]["url"].split(",", 1)[1])
+    return Image.open(io.BytesIO(data)).size
+
+
+def test_a_one_image_server_gets_labelled_mosaics() -> None:
+    server = FakeServer(script=[one_image_only] * 20)
+    with serve(server) as url:
+        captioner = OpenAICaptioner(parse_spec(f"openai:vl@{url}"), concurrency=1)
+        assert (
+            captioner.caption([request(0.0, frames=4), request(10.0, frames=4)])
+            == ["a harbour scene"] * 2
+        )
+    assert captioner.max_images == 1  # learnt from the first refusal, once
+    assert len(server.requests) == 3
+    for body in server.requests[1:]:
+        parts = body["messages"][0]["content"]
+        [image] = [p for p in parts if p["type"] == "image_url"]
+        assert image_size(image) == (1344, 1008)  # 2 x 2 tiles of 672 x 504 (frames are 32 x 24)
+        [label] = [
+            p["text"] for p in parts if p["type"] == "text" and p["text"].startswith("Frames at")
+        ]
+        assert label.count("[00:00:") == 4  # four tiles, each with its time
+
+
+def test_too_many_frames_for_one_legible_mosaic_go_in_several_requests() -> None:
+    from longvid.models.mosaic import tiles_per_mosaic
+
+    assert tiles_per_mosaic(16, 1) == 16 and tiles_per_mosaic(49, 1) == 36
+    server = FakeServer(script=[one_image_only] * 20)
+    with serve(server) as url:
+        captioner = OpenAICaptioner(parse_spec(f"openai:vl@{url}"), max_frames=49, max_images=1)
+        [caption] = captioner.caption([request(0.0, frames=49)])
+    assert len(server.requests) == 2  # 36 tiles, then 13
+    assert caption.splitlines() == [
+        "[00:00:00–00:00:35] a harbour scene",
+        "[00:00:36–00:00:48] a harbour scene",
+    ]
+
+
+def test_index_completes_through_a_one_image_server(
+    cuts_video,
+    tiny_model,
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    from longvid.memory.library import memories
+    from longvid.memory.store import VideoMemory
+    from longvid.models.registry import load
+    from longvid.pipeline.index import IndexModels, index_video
+
+    server = FakeServer(script=[one_image_only] * 50)
+    with serve(server) as url:
+        captioner = OpenAICaptioner(parse_spec(f"openai:vl@{url}"), max_frames=4, concurrency=1)
+        models = IndexModels(embedder=load("embedder", str(tiny_model("sentence_transformer"))),
+                             captioner=captioner)  # fmt: skip
+        result = index_video(cuts_video, models, tmp_path)
+    assert result.status == "indexed" and result.chunks >= 2
+    [summary] = memories(tmp_path)
+    chunks = VideoMemory(Path(summary.folder)).chunks()
+    assert all(c.caption == "a harbour scene" for c in chunks)
+    assert sum(r.get("messages") is not None for r in server.requests) == len(chunks) + 1
+
+
+@pytest.mark.parametrize(
+    ("message", "limit"),
+    [
+        ("At most 1 image(s) may be provided in one request.", 1),
+        ("this model only supports one image", 1),
+        ("maximum of 4 images per request", 4),
+        ("model not found", None),
+    ],
+)
+def test_image_limits_are_read_from_refusals(message: str, limit: int | None) -> None:
+    from longvid.models.openai_compat import image_limit
+
+    assert image_limit(ServerError(f"x answered HTTP 400: {message}", status=400)) == limit

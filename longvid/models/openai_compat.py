@@ -12,15 +12,19 @@ from __future__ import annotations
 import base64
 import io
 import os
+import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 from longvid.errors import LongvidError
 from longvid.models.base import Captioner, CaptionRequest, ChatModel, Message, ModelInfo
+from longvid.models.mosaic import mosaic, tiles_per_mosaic
 from longvid.models.prompts import CAPTION_INSTRUCTION, interleaved, span_line, stamp
 from longvid.models.specs import ModelSpec
 from longvid.models.structured import first_json_object, with_schema
+from longvid.timeline import hms
 
 # Ways to ask a server for JSON, strongest first.
 JSON_MODES = ("json_schema", "json_object", "prompt")
@@ -146,20 +150,27 @@ def _json_request(
 
 
 class OpenAICaptioner(Captioner):
-    """Captions chunks on a server: frames go as base64 JPEG ``image_url`` parts with their times."""
+    """Captions chunks on a server: frames go as base64 JPEG ``image_url`` parts with their times.
+
+    A server that takes fewer images per request (``max_images``, given or learnt from its
+    first refusal) gets the frames tiled into mosaics, each tile stamped with its time; when
+    tiles would get too small to read, the chunk goes in several requests instead.
+    """
 
     def __init__(
         self,
         spec: ModelSpec,
         max_frames: int = 16,
-        timeout: float = 300.0,
+        timeout: float = 600.0,
         retries: int = 3,
         concurrency: int = 4,
         max_tokens: int = 400,
+        max_images: int | None = None,
     ) -> None:
         self.spec = spec
         self.client = _client(spec, timeout, retries)
         self.max_frames = max_frames
+        self.max_images = max_images
         self.concurrency = self.batch_size = max(1, concurrency)
         self.max_tokens = max_tokens
         self.info = ModelInfo(str(spec), "openai", {"max_frames": max_frames})
@@ -172,22 +183,83 @@ class OpenAICaptioner(Captioner):
 
     def _caption_one(self, request: CaptionRequest) -> str:
         request = request.with_at_most(self.max_frames)
-        messages = [{"role": "user", "content": self.content_parts(request)}]
+        while True:
+            try:
+                return self._send(request)
+            except ServerError as exc:
+                limit = image_limit(exc)
+                sent = min(len(request.frames), self.max_images or len(request.frames))
+                if limit is None or limit >= sent or exc.status not in _REFUSALS:
+                    raise
+                self.max_images = limit  # learnt once; later requests are shaped to it
+
+    def _send(self, request: CaptionRequest) -> str:
+        frames = list(request.frames)
+        if self.max_images is None or len(frames) <= self.max_images:
+            return self._ask(self.content_parts(request))
+        per = tiles_per_mosaic(len(frames), self.max_images)
+        groups = [frames[i : i + per] for i in range(0, len(frames), per)]
+        if len(groups) <= self.max_images:
+            return self._ask(self.content_parts(request, per))
+        batches = [groups[i : i + self.max_images] for i in range(0, len(groups), self.max_images)]
+        captions = []
+        for batch in batches:  # too many frames for one request: consecutive parts
+            part = [f for group in batch for f in group]
+            piece = replace(request, start=part[0].time, end=batch[-1][-1].time, frames=part)
+            captions.append(
+                f"[{hms(piece.start)}–{hms(piece.end)}] {self._ask(self.content_parts(piece, per))}"
+            )
+        return "\n".join(captions)
+
+    def _ask(self, parts: list[dict[str, Any]]) -> str:
+        messages = [{"role": "user", "content": parts}]
         return _complete(
             self.client, self.spec, messages, temperature=0.0, max_tokens=self.max_tokens
         )
 
-    def content_parts(self, request: CaptionRequest) -> list[dict[str, Any]]:
-        """The user message: span, then frames and speech interleaved by time, then the task."""
+    def content_parts(self, request: CaptionRequest, per_image: int = 1) -> list[dict[str, Any]]:
+        """The user message: span, then images and speech interleaved by time, then the task.
+
+        With ``per_image`` > 1, frames go as mosaics of that many tiles.
+        """
         parts: list[dict[str, Any]] = [{"type": "text", "text": span_line(request)}]
-        for kind, item in interleaved(request):
-            if kind == "frame":
-                frame: Any = item
-                parts.append({"type": "text", "text": f"Frame at {stamp(frame.time)}:"})
-                parts.append(
-                    {"type": "image_url", "image_url": {"url": jpeg_data_url(frame.image)}}
-                )
-            else:
+        frames = list(request.frames)
+        groups = [frames[i : i + per_image] for i in range(0, len(frames), per_image)]
+        leaders = {group[0].time: group for group in groups}
+        for kind, item in interleaved(replace(request, frames=[g[0] for g in groups])):
+            if kind != "frame":
                 parts.append({"type": "text", "text": str(item)})
+                continue
+            group = leaders[item.time]  # type: ignore[attr-defined]
+            if len(group) == 1:
+                label, image = f"Frame at {stamp(group[0].time)}:", group[0].image
+            else:
+                times = ", ".join(stamp(f.time) for f in group)
+                label = (
+                    f"Frames at {times} (tiles left to right, top to bottom; each shows its time):"
+                )
+                image = mosaic(group)
+            parts.append({"type": "text", "text": label})
+            parts.append({"type": "image_url", "image_url": {"url": jpeg_data_url(image)}})
         parts.append({"type": "text", "text": request.instruction or CAPTION_INSTRUCTION})
         return parts
+
+
+_LIMIT = re.compile(
+    r"(?:at most|maximum(?: of)?|up to|only(?: supports?| accepts?| allows?)?|limit(?: of)?(?: is)?)"
+    r"\s+(\d+|one|a single)\s+images?",
+    re.IGNORECASE,
+)
+
+
+def image_limit(exc: ServerError) -> int | None:
+    """The images-per-request limit a server's refusal states, if it is one."""
+    text = exc.what.lower()
+    if "image" not in text:
+        return None
+    match = _LIMIT.search(text)
+    if match:
+        return int(match.group(1)) if match.group(1).isdigit() else 1
+    if any(word in text for word in ("too many image", "more than one image", "multiple images")):
+        return 1
+    return None

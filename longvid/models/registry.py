@@ -78,7 +78,9 @@ def _hf_captioner(spec: ModelSpec, o: LoadOptions) -> Captioner:
 def _server_captioner(spec: ModelSpec, o: LoadOptions) -> Captioner:
     from longvid.models.openai_compat import OpenAICaptioner
 
-    return OpenAICaptioner(spec, max_frames=o.frame_cap)
+    images = int(setting("server_max_images")) or None
+    timeout = float(setting("server_timeout"))
+    return OpenAICaptioner(spec, max_frames=o.frame_cap, timeout=timeout, max_images=images)
 
 
 def _hf_chat(spec: ModelSpec, o: LoadOptions) -> ChatModel:
@@ -105,7 +107,7 @@ def _gguf_chat(spec: ModelSpec, o: LoadOptions) -> ChatModel:
 def _server_chat(spec: ModelSpec, o: LoadOptions) -> ChatModel:
     from longvid.models.openai_compat import OpenAIChat
 
-    return OpenAIChat(spec)
+    return OpenAIChat(spec, timeout=float(setting("server_timeout")))
 
 
 def _embedder(spec: ModelSpec, o: LoadOptions) -> Embedder:
