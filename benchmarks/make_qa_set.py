@@ -6,7 +6,9 @@
 Each 30-second scene has a hard cut, a title drawn on screen (a gate number) and a narrated
 sentence (espeak-ng) with a destination, a boat colour and a passenger count. Questions ask for
 spoken facts and on-screen facts, four options each, with the time the fact appears, so
-``longvid eval`` reports accuracy, retrieval recall@5 and cited-time error. Needs ffmpeg with
+``longvid eval`` reports accuracy, retrieval recall@5 and cited-time error; temporal questions
+(right after, right before, which first, how long between, how many) need more than the one
+moment a single retrieval finds: they are what ``--agent`` is measured on against ``--no-agent``. Needs ffmpeg with
 drawtext, espeak-ng and fonts-dejavu-core. Deterministic: the same minutes give the same set.
 """
 
@@ -69,6 +71,46 @@ def questions(items: list[dict[str, object]], video: str) -> list[dict[str, obje
         shown = {"time_end": when + SCENE_S} if category == "on-screen text" else {}
         out.append({"id": f"q{i:02d}", "video": video, "question": question, "options": [str(o) for o in ordered],
                     "answer": ordered.index(truth), "category": category, "time": when, **shown})  # fmt: skip
+    return out + temporal_questions(items, video)
+
+
+def temporal_questions(items: list[dict[str, object]], video: str) -> list[dict[str, object]]:
+    """Questions about order and time: right after / right before / which first / how many /
+    how long between. Answering them takes more than the one moment a single retrieval finds."""
+    rng = random.Random(len(items) + 1)
+    places = [str(s["place"]) for s in items]
+    out: list[dict[str, object]] = []
+
+    def add(kind: str, question: str, options: list[str], truth: str, when: float | None) -> None:
+        rng.shuffle(options)
+        entry = {"id": f"t{len(out):02d}", "video": video, "question": question, "options": options,
+                 "answer": options.index(truth), "category": f"temporal: {kind}"}  # fmt: skip
+        out.append(entry | ({"time": when} if when is not None else {}))
+
+    def speech_at(i: int) -> float:
+        return float(items[i]["start"]) + SPEECH_AT  # type: ignore[arg-type]
+
+    def others(*keep: str) -> list[str]:
+        return rng.sample([p for p in places if p not in keep], 3)
+
+    for i in range(1, len(items) - 1, 8):
+        add("right after", f"Which destination is announced right after the boat to {places[i]}?",
+            [places[i + 1], *others(places[i + 1], places[i])], places[i + 1], speech_at(i + 1))  # fmt: skip
+        j = i + 2 if i + 2 < len(items) else i
+        add("right before", f"Which destination is announced right before the boat to {places[j]}?",
+            [places[j - 1], *others(places[j - 1], places[j])], places[j - 1], speech_at(j - 1))  # fmt: skip
+        k = rng.randrange(0, len(items))
+        first, later = sorted((i, k if k != i else (i + 3) % len(items)))
+        add("which first", f"Which boat is announced first: the one to {places[later]} or the one to "
+            f"{places[first]}?", [places[first], places[later]], places[first], speech_at(first))  # fmt: skip
+        gap = abs(later - first) * SCENE_S / 60
+        choices = sorted({gap, gap + 0.5, max(0.5, gap - 0.5), gap * 2 + 1})
+        add("how long between", f"How many minutes pass between the announcements of the boats to "
+            f"{places[first]} and to {places[later]}?", [f"{c:g}" for c in choices], f"{gap:g}", None)  # fmt: skip
+    colour = str(items[0]["colour"])
+    count = sum(s["colour"] == colour for s in items)
+    add("how many", f"How many {colour} boats are announced in the whole video?",
+        [str(n) for n in sorted({count, count + 1, count + 2, max(0, count - 1)})], str(count), None)  # fmt: skip
     return out
 
 

@@ -23,7 +23,10 @@ from longvid_cli.querying import (
 def evaluate(
     bench: Annotated[
         Path,
-        typer.Argument(help="Benchmark file: common JSON/JSONL, EgoSchema, NExT-QA or Video-MME."),
+        typer.Argument(
+            help="Benchmark file: common JSON/JSONL, EgoSchema, NExT-QA, Video-MME, LVBench, "
+            "LongVideoBench or MLVU."
+        ),
     ],
     videos: Annotated[
         Path | None, typer.Option(help="Folder the videos are in (default: beside the file).")
@@ -114,6 +117,7 @@ def evaluate(
     )
     if any("recall_at_5" in q for q in summary["questions"]):
         typer.echo(
-            f"retrieval recall@5: {summary['recall_at_5']:.1%}; "
+            f"retrieval recall@5: {summary['recall_at_5']:.1%}; citation accuracy (a cited span "
+            f"overlaps the reference): {summary['citation_accuracy']:.1%}; "
             f"mean cited-time error: {summary['mean_time_error_s']} s"
         )

@@ -102,7 +102,9 @@ def test_eval_scores_caches_and_reports(
             return {w for w in re.findall(r"\w+", text.lower()) if len(w) > 3 or w.isdigit()}
 
         best = max(options, key=lambda o: len(words(o[1]) & words(evidence)))
-        return 200, completion(json.dumps({"answer": f"{best[0]}. {best[1]}", "enough": True, "found": True}))
+        return 200, completion(
+            json.dumps({"answer": f"{best[0]}. {best[1]}", "enough": True, "found": True})
+        )
 
     server = FakeServer(script=[reader] * 10)
     args = [
@@ -149,7 +151,45 @@ def test_recall_and_time_error_against_spans() -> None:
 
     record = {"top5_spans": [[100.0, 104.0], [25.0, 25.0]], "cited_spans": [[50.0, 60.0]]}
     shown = _timing(10.0, 40.0, record)  # on screen from 10 s to 40 s
-    assert shown == {"time": 10.0, "recall_at_5": True, "time_error_s": 10.0}
+    assert shown == {"time": 10.0, "recall_at_5": True, "cited_overlap": False, "time_error_s": 10.0}
+    assert _timing(55.0, 58.0, record)["cited_overlap"] is True  # the cited 50-60 s holds it
     said = _timing(97.0, None, record)  # said at 97 s: 3 s before the nearest span
     assert said["recall_at_5"] is False and said["time_error_s"] == 37.0
     assert _timing(None, None, record) == {}
+
+
+def test_lvbench_longvideobench_mlvu_adapters(tmp_path: Path) -> None:
+    lvbench = tmp_path / "video_info.meta.jsonl"
+    lvbench.write_text(json.dumps({"key": "ZQ1", "type": "sport", "qa": [
+        {"uid": "101", "question": "What does the referee hold?\n(A) A flag\n(B) A whistle\n(C) A card\n(D) A ball",
+         "answer": "C", "question_type": ["key information retrieval"], "time_reference": "01:02-01:10"},
+        {"uid": "102", "question": "Who scores?\n(A) Ann\n(B) Bo\n(C) Cy\n(D) Di", "answer": "A",
+         "question_type": ["event understanding"], "time_reference": "1:00:05-1:00:09"}]}) + "\n")  # fmt: skip
+    name, items = load_benchmark(lvbench)
+    assert name == "lvbench" and len(items) == 2
+    first = items[0]
+    assert (first.id, first.video, first.question) == (
+        "101",
+        str(tmp_path / "ZQ1.mp4"),
+        "What does the referee hold?",
+    )
+    assert first.options == ("A flag", "A whistle", "A card", "A ball") and first.answer == 2
+    assert (first.category, first.time, first.time_end) == ("key information retrieval", 62.0, 70.0)
+    assert (items[1].time, items[1].time_end) == (3605.0, 3609.0)
+    lvb = write(tmp_path / "lvb_val.json", [{"video_id": "86CxyhFV9MI", "question": "What colour is the car?",
+                                             "candidates": ["red", "blue", "green"], "correct_choice": 1,
+                                             "video_path": "86CxyhFV9MI.mp4", "question_category": "TOS",
+                                             "id": "86CxyhFV9MI_0"}])  # fmt: skip
+    name, [item] = load_benchmark(lvb)
+    assert (name, item.id, item.options, item.answer, item.category) == (
+        "longvideobench", "86CxyhFV9MI_0", ("red", "blue", "green"), 1, "TOS")  # fmt: skip
+    mlvu = write(tmp_path / "1_plotQA.json", [{"video": "movie101_66.mp4", "duration": 246,
+                                               "question": "Why does he run?", "candidates": ["late", "rain"],
+                                               "answer": "rain", "question_type": "plotQA"}])  # fmt: skip
+    name, [item] = load_benchmark(mlvu)
+    assert (name, item.video, item.answer, item.category) == (
+        "mlvu",
+        str(tmp_path / "movie101_66.mp4"),
+        1,
+        "plotQA",
+    )

@@ -45,6 +45,6 @@ def test_agent_is_not_worse_than_one_round(tmp_path: Path) -> None:
         ).to_dict()
         for agent in (False, True)
     }  # a reply that did not parse twice would have raised StructuredOutputError
-    assert reports[False]["total"] == reports[True]["total"] == len(items) == 8
+    assert reports[False]["total"] == reports[True]["total"] == len(items) == 13  # 8 + 5 temporal
     assert reports[True]["accuracy"] >= reports[False]["accuracy"], reports
     assert all(q["steps"] >= 1 for q in reports[True]["questions"])

@@ -1,4 +1,5 @@
-"""Multiple-choice video QA files: the common format and adapters for EgoSchema, NExT-QA, Video-MME.
+"""Multiple-choice video QA files: the common format and adapters for EgoSchema, NExT-QA, Video-MME,
+LVBench (whose ``time_reference`` lets eval score the cited time), LongVideoBench and MLVU.
 
 Common format (JSON list, or JSON Lines)::
 
@@ -98,10 +99,55 @@ def _videomme(row: dict[str, Any], number: int) -> Item:
                 answer_index(row.get("answer"), len(options)), row.get("task_type") or row.get("domain"))  # fmt: skip
 
 
+def _lvbench(row: dict[str, Any], number: int) -> list[Item]:
+    """One LVBench video (``video_info.meta.jsonl``): its questions carry the options inline."""
+    items = []
+    for qa in row["qa"]:
+        stem, _, rest = str(qa["question"]).partition("\n(A)")
+        options = tuple(o.strip() for o in re.split(r"\n\([B-J]\)", "(A)" + rest)) if rest else ()
+        options = tuple(re.sub(r"^\(A\)\s*", "", o) for o in options)
+        start, end = _span(str(qa.get("time_reference") or ""))
+        kinds = qa.get("question_type") or []
+        items.append(Item(str(qa["uid"]), f"{row['key']}.mp4", stem.strip(), options,
+                          answer_index(qa.get("answer"), len(options)),
+                          kinds[0] if isinstance(kinds, list) and kinds else None, start, end))  # fmt: skip
+    return items
+
+
+def _span(text: str) -> tuple[float | None, float | None]:
+    """``mm:ss-mm:ss`` / ``hh:mm:ss-hh:mm:ss`` to seconds; (None, None) when absent."""
+    parts = [p.strip() for p in text.split("-") if p.strip()]
+    if not parts:
+        return None, None
+    times = [sum(float(x) * 60**i for i, x in enumerate(reversed(p.split(":")))) for p in parts]
+    return times[0], times[-1]
+
+
+def _longvideobench(row: dict[str, Any], number: int) -> Item:
+    options = tuple(str(o) for o in row["candidates"])
+    video = str(row.get("video_path") or f"{row['video_id']}.mp4")
+    return Item(str(row.get("id", number)), video, str(row["question"]), options,
+                answer_index(row.get("correct_choice"), len(options)), row.get("question_category"))  # fmt: skip
+
+
+def _mlvu(row: dict[str, Any], number: int) -> Item:
+    options = tuple(str(o) for o in row["candidates"])
+    answer = options.index(str(row["answer"])) if str(row.get("answer")) in options else None
+    return Item(str(row.get("question_id", number)), str(row["video"]), str(row["question"]), options,
+                answer, row.get("question_type"))  # fmt: skip
+
+
 # Recognised by the keys a row carries, most specific first.
 ADAPTERS: list[
-    tuple[str, Callable[[dict[str, Any]], bool], Callable[[dict[str, Any], int], Item]]
+    tuple[str, Callable[[dict[str, Any]], bool], Callable[[dict[str, Any], int], Item | list[Item]]]
 ] = [
+    ("lvbench", lambda row: "key" in row and isinstance(row.get("qa"), list), _lvbench),
+    (
+        "longvideobench",
+        lambda row: "candidates" in row and "correct_choice" in row,
+        _longvideobench,
+    ),
+    ("mlvu", lambda row: "candidates" in row and "question_type" in row and "video" in row, _mlvu),
     ("egoschema", lambda row: "q_uid" in row and "option 0" in row, _egoschema),
     ("nextqa", lambda row: "a0" in row and "a4" in row, _nextqa),
     (
@@ -141,7 +187,8 @@ def load_benchmark(
         if matches(rows[0]):
             base = Path(videos_dir) if videos_dir else path.parent
             try:
-                items = [adapt(row, number) for number, row in enumerate(rows)]
+                adapted = [adapt(row, number) for number, row in enumerate(rows)]
+                items = [i for a in adapted for i in (a if isinstance(a, list) else [a])]
             except KeyError as exc:
                 raise InputError(
                     f"{path}: a {name} row lacks {exc}", "check the file against its format"
@@ -149,7 +196,8 @@ def load_benchmark(
             return name, [_resolved(item, base) for item in items]
     raise InputError(
         f"{path}: unknown benchmark format (keys: {', '.join(sorted(rows[0]))})",
-        "use video/question/options/answer, or an EgoSchema, NExT-QA or Video-MME file",
+        "use video/question/options/answer, or an EgoSchema, NExT-QA, Video-MME, LVBench, "
+        "LongVideoBench or MLVU file",
     )
 
 

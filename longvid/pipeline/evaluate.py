@@ -52,6 +52,9 @@ class Report:
             "mean_tokens": _mean(r.get("tokens", 0) for r in self.records),
             "mean_seconds": _mean(r["elapsed_s"] for r in self.records),
             "recall_at_5": _mean(r["recall_at_5"] for r in self.records if "recall_at_5" in r),
+            "citation_accuracy": _mean(
+                r["cited_overlap"] for r in self.records if "cited_overlap" in r
+            ),
             "mean_time_error_s": _mean(
                 r["time_error_s"] for r in self.records if r.get("time_error_s") is not None
             ),
@@ -167,6 +170,7 @@ def _timing(truth: float | None, truth_end: float | None, record: dict[str, Any]
     return {
         "time": truth,
         "recall_at_5": any(distance(span) <= 2.0 for span in record["top5_spans"]),
+        "cited_overlap": any(distance(span) == 0.0 for span in record["cited_spans"]),
         "time_error_s": round(min(errors), 2) if errors else None,
     }
 
