@@ -19,6 +19,7 @@ from longvid_cli.querying import (
     load_llm,
     open_video_memory,
     root_of,
+    visual_for,
 )
 from longvid_cli.runner import Batch, expand_videos, report
 
@@ -90,7 +91,8 @@ def ask(
     )
     for question in asked:
         result = answer_question(video, question, memory, embedder, chat, looker, options,
-                                 on_step=print_step if trace else None)  # fmt: skip
+                                 on_step=print_step if trace else None,
+                                 visual=visual_for(settings.get("visual_embedder")))  # fmt: skip
         if as_json:
             emit_json(result.to_dict(video))
         else:
@@ -125,14 +127,16 @@ def search(
     root = root_of(store)
     if everywhere:
         text = " ".join(t for t in (target, query) if t)
-        moments = search_library(root, text, top_k, lambda spec: embedder_for(spec, root))
+        moments = search_library(
+            root, text, top_k, lambda spec: embedder_for(spec, root), visual_for
+        )
     else:
         if query is None:
             raise typer.BadParameter("give a query after the video (or use --all QUERY)")
         memory = open_video_memory(target, root, index_first=False)
-        moments = search_memory(
-            memory, embedder_for(memory.meta("settings")["embedder"], root), query, top_k
-        )
+        settings = memory.meta("settings")
+        moments = search_memory(memory, embedder_for(settings["embedder"], root), query, top_k,
+                                visual_for(settings.get("visual_embedder")))  # fmt: skip
     for moment in moments:
         if as_json:
             emit_json(moment.to_dict())

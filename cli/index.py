@@ -26,6 +26,13 @@ def index(
     asr: Spec = None,
     ocr: Spec = None,
     embedder: Spec = None,
+    visual_embedder: Annotated[
+        str | None,
+        typer.Option(help="Image–text encoder for frames (SigLIP / CLIP spec, or none)."),
+    ] = None,
+    visual_every: Annotated[
+        float, typer.Option(min=0.1, help="Seconds between frames in the visual memory.")
+    ] = 2.0,
     max_frames: Annotated[
         int | None, typer.Option(min=1, help="Most frames per chunk for the captioner.")
     ] = None,
@@ -57,10 +64,11 @@ def index(
     from longvid.plan import FrameBudget
 
     paths = expand_videos(videos)
-    models = load_index_models(captioner, asr, ocr, embedder, device, max_frames)
+    models = load_index_models(captioner, asr, ocr, embedder, device, max_frames, visual_embedder)
     options = IndexOptions(
         shots=ShotOptions(detector.value, threshold, min_shot),
         budget=FrameBudget(max_frames=int(setting("max_frames", max_frames))),
+        visual_every_s=visual_every,
     )
     root = store_root(str(store) if store else None)
     batch = Batch()
@@ -85,7 +93,7 @@ def index(
 
 
 def load_index_models(captioner: str | None, asr: str | None, ocr: str | None, embedder: str | None,
-                      device: str | None, max_frames: int | None) -> Any:  # fmt: skip
+                      device: str | None, max_frames: int | None, visual: str | None = None) -> Any:  # fmt: skip
     """Load every model an index run needs (once, for all videos)."""
     from longvid.config import setting
     from longvid.models.registry import LoadOptions, load
@@ -99,6 +107,7 @@ def load_index_models(captioner: str | None, asr: str | None, ocr: str | None, e
         captioner=load("captioner", captioner, options),
         transcriber=load("asr", asr, options),
         reader=load("ocr", ocr, options),
+        visual=load("visual_embedder", visual, options),
     )
     if models.captioner is None and setting("captioner", captioner) == "none":
         report(

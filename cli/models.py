@@ -10,7 +10,7 @@ from longvid_cli.output import emit_json, emit_table
 
 from longvid.errors import LongvidError
 
-CHANNELS = ("captioner", "llm", "embedder", "asr", "ocr")
+CHANNELS = ("captioner", "llm", "embedder", "asr", "ocr", "visual_embedder")
 
 Spec = Annotated[str | None, typer.Option(help="Model spec (see --help of this command).")]
 
@@ -21,6 +21,7 @@ def models(
     embedder: Spec = None,
     asr: Spec = None,
     ocr: Spec = None,
+    visual_embedder: Spec = None,
     device: Annotated[str | None, typer.Option(help="auto, cpu, cuda, cuda:1, mps.")] = None,
     check: Annotated[
         bool, typer.Option("--check", help="Load each model to see that it works.")
@@ -36,7 +37,8 @@ def models(
     from longvid.models.registry import LoadOptions, load, load_chat, resolve
 
     options = LoadOptions(device=setting("device", device), frame_cap=int(setting("max_frames")))
-    given = {"captioner": captioner, "llm": llm, "embedder": embedder, "asr": asr, "ocr": ocr}
+    given = {"captioner": captioner, "llm": llm, "embedder": embedder, "asr": asr, "ocr": ocr,
+             "visual_embedder": visual_embedder}  # fmt: skip
     report: dict[str, dict[str, Any]] = {}
     loaded: dict[str, Any] = {}
     for channel in CHANNELS:

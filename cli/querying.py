@@ -60,6 +60,16 @@ def embedder_for(spec: str, root: Path) -> Any:
     return load_query_embedder(spec, root / "models")
 
 
+@cache
+def visual_for(spec: str | None) -> Any:
+    """The image–text encoder a memory's frames were embedded with (None if it has none)."""
+    if not spec or spec == "none":
+        return None
+    from longvid.models.registry import load
+
+    return load("visual_embedder", spec)
+
+
 def load_llm(spec: str | None, captioner: Any = None) -> Any:
     """The answering LLM (reusing a loaded video LLM when the spec says ``captioner``)."""
     from longvid.config import setting

@@ -34,6 +34,9 @@ SETTINGS: dict[str, Setting] = {
     "embedder": Setting("LONGVID_EMBEDDER", None, "sentence-transformers spec"),
     "asr": Setting("LONGVID_ASR", None, "speech model spec, or none"),
     "ocr": Setting("LONGVID_OCR", None, "on-screen text reader: rapidocr or none"),
+    "visual_embedder": Setting(
+        "LONGVID_VISUAL_EMBEDDER", None, "image–text encoder spec (SigLIP / CLIP), or none"
+    ),
     "max_frames": Setting("LONGVID_MAX_FRAMES", 32, "most frames per chunk sent to the captioner"),
     "server_timeout": Setting(
         "LONGVID_SERVER_TIMEOUT",

@@ -183,7 +183,8 @@ def test_killed_run_resumes_without_recomputing(
     server = FakeServer(delay=0.4)
     with serve(server) as url:
         args = [sys.executable, "-m", "longvid", "index", str(video), "--json", "--captioner", f"openai:vl@{url}",
-                "--embedder", str(tiny_model("sentence_transformer")), "--asr", "none", "--ocr", "none"]  # fmt: skip
+                "--embedder", str(tiny_model("sentence_transformer")), "--asr", "none", "--ocr", "none",
+                "--visual-embedder", str(tiny_model("siglip"))]  # fmt: skip
         first = subprocess.Popen(
             [*args, "--store", str(tmp_path / "a")], stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
@@ -192,6 +193,8 @@ def test_killed_run_resumes_without_recomputing(
         first.wait()
         committed = _chunk_count(tmp_path / "a")
         assert 1 <= committed < 8
+        kept_frames = _frame_rows(tmp_path / "a")
+        assert kept_frames  # frame vectors are committed with their chunks
         before = len(server.requests)
         resumed = subprocess.run(
             [*args, "--store", str(tmp_path / "a")], capture_output=True, text=True
@@ -201,11 +204,18 @@ def test_killed_run_resumes_without_recomputing(
         assert (
             len(server.requests) - before == 8 - committed
         )  # stored chunks are not captioned again
+        assert set(kept_frames) <= set(_frame_rows(tmp_path / "a"))  # nor their frames re-embedded
         clean = subprocess.run(
             [*args, "--store", str(tmp_path / "b")], capture_output=True, text=True
         )
         assert clean.returncode == 0, clean.stderr
     assert _contents(tmp_path / "a") == _contents(tmp_path / "b")
+
+
+def _frame_rows(root: Path) -> list[tuple[int, int, float]]:
+    [database] = root.glob("videos/*/*/memory.sqlite")
+    with sqlite3.connect(database) as db:
+        return [tuple(row) for row in db.execute("SELECT id, chunk, time FROM frame_vectors")]
 
 
 def _chunk_count(root: Path) -> int:
@@ -234,8 +244,11 @@ def _contents(root: Path) -> list[tuple[object, ...]]:
     memory = stored(root)
     try:
         assert memory.status == "complete"
+        frames = memory.db.execute(
+            "SELECT chunk, time, embedding FROM frame_vectors ORDER BY chunk, time"
+        )
         return [
             (c.index, c.start, c.end, c.frame_times, c.caption, c.text) for c in memory.chunks()
-        ]
+        ] + [tuple(row) for row in frames]
     finally:
         memory.close()

@@ -408,3 +408,57 @@ def build_sentence_transformer(directory: Path) -> Path:
     pooling = models.Pooling(word.get_embedding_dimension(), pooling_mode="mean")
     SentenceTransformer(modules=[word, pooling]).save(str(directory / "st"))
     return directory / "st"
+
+
+DUAL_TOWER = {
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+}
+
+
+def build_siglip(directory: Path) -> Path:
+    """A tiny SigLIP (image and text towers, 32x32 patches of 8) with its processor."""
+    from transformers import SiglipConfig, SiglipImageProcessor, SiglipModel, SiglipProcessor
+
+    tok = tiny_tokenizer(
+        ["<pad>", "</s>", "<unk>"], pad_token="<pad>", eos_token="</s>", unk_token="<unk>"
+    )
+    config = SiglipConfig(
+        text_config={
+            **DUAL_TOWER,
+            "vocab_size": len(tok),
+            "max_position_embeddings": 64,
+            "pad_token_id": tok.pad_token_id,
+        },
+        vision_config={**DUAL_TOWER, "image_size": 32, "patch_size": 8},
+    )
+    SiglipModel(config).save_pretrained(directory)
+    image = SiglipImageProcessor(size={"height": 32, "width": 32})
+    SiglipProcessor(image_processor=image, tokenizer=tok).save_pretrained(directory)
+    return directory
+
+
+def build_clip(directory: Path) -> Path:
+    """A tiny CLIP (projection to 16 dimensions) with its processor."""
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor
+
+    tok = tiny_tokenizer(["<pad>", "<|endoftext|>", "<|startoftext|>"], pad_token="<pad>",
+                         eos_token="<|endoftext|>", bos_token="<|startoftext|>")  # fmt: skip
+    config = CLIPConfig(
+        text_config={
+            **DUAL_TOWER,
+            "vocab_size": len(tok),
+            "max_position_embeddings": 64,
+            "pad_token_id": tok.pad_token_id,
+            "bos_token_id": tok.bos_token_id,
+            "eos_token_id": tok.eos_token_id,
+        },
+        vision_config={**DUAL_TOWER, "image_size": 32, "patch_size": 8},
+        projection_dim=16,
+    )
+    CLIPModel(config).save_pretrained(directory)
+    image = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    CLIPProcessor(image_processor=image, tokenizer=tok).save_pretrained(directory)
+    return directory

@@ -14,16 +14,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from longvid.media.frames import sample_frames
+from longvid.agent.selection import choose_frames
+from longvid.media.frames import Frame, sample_frames
 from longvid.memory.store import VideoMemory
-from longvid.models.base import Captioner, CaptionRequest, ChatModel, Embedder
+from longvid.models.base import Captioner, CaptionRequest, ChatModel, Embedder, VisualEmbedder
 from longvid.pipeline.retrieve import Evidence, chunk_evidence, retrieve
 from longvid.pipeline.summarize import summarize_memory
 from longvid.timeline import hms
 
-SOURCES = ["caption", "transcript", "ocr", "inspection"]
+SOURCES = ["caption", "transcript", "ocr", "visual", "inspection"]
 _READ_ITEMS = 40  # a read returns at most this many items (the rest: read on from there)
 _MIN_LOOK_S = 4.0
+_CANDIDATES = 64  # frames scored against the question in one look, at most
 
 
 class ToolError(Exception):
@@ -41,6 +43,7 @@ class Workspace:
     captioner: Captioner | None
     duration: float
     frames_left: int
+    visual: VisualEmbedder | None = None  # picks the frames a look sees, and finds frames
     evidence: list[Evidence] = field(default_factory=list)
     frames_inspected: int = 0
 
@@ -90,7 +93,8 @@ def search(ws: Workspace, args: dict[str, Any]) -> list[Evidence]:
     start, end = _window(ws, args)
     windowed = "start" in args or "end" in args
     sources = set(args.get("sources") or SOURCES)
-    found = retrieve(ws.memory, ws.embedder, query, ws.memory.chunk_count() if windowed else None)
+    top_k = ws.memory.chunk_count() if windowed else None
+    found = retrieve(ws.memory, ws.embedder, query, top_k, ws.visual)
     found = [e for e in found if e.end > start and e.start < end and e.source in sources]
     return ws.keep(found[: int(args.get("k") or 8)])
 
@@ -125,8 +129,7 @@ def look(ws: Workspace, args: dict[str, Any]) -> list[Evidence]:
         end = min(ws.duration or middle + _MIN_LOOK_S / 2, middle + _MIN_LOOK_S / 2)
     question = str(args.get("question") or "Describe what happens.")
     count = min(ws.captioner.max_frames, ws.frames_left)
-    step = (end - start) / count
-    frames = sample_frames(ws.video, [start + (i + 0.5) * step for i in range(count)])
+    frames, why = _frames_for(ws, start, end, question, count)
     spoken = [t for t in (ws.memory.transcript() or []) if t.end > start and t.start < end]
     instruction = (
         f"Look closely at these frames to answer: {question}\n"
@@ -139,7 +142,27 @@ def look(ws: Workspace, args: dict[str, Any]) -> list[Evidence]:
     [caption] = ws.captioner.caption([request])
     ws.frames_inspected += len(request.frames)
     ws.frames_left -= len(request.frames)
-    return ws.keep([Evidence(start, end, caption.strip(), 1.0, "inspection")])
+    return ws.keep([Evidence(start, end, f"{caption.strip()}{why}", 1.0, "inspection")])
+
+
+def _frames_for(
+    ws: Workspace, start: float, end: float, question: str, count: int
+) -> tuple[list[Frame], str]:
+    """The frames a look sees: chosen for the question when a visual encoder is loaded (from
+    candidates at 2 per second), else evenly spread; and a note saying which and why."""
+    if ws.visual is None:
+        step = (end - start) / count
+        return sample_frames(ws.video, [start + (i + 0.5) * step for i in range(count)]), ""
+    pool = max(count, min(_CANDIDATES, round((end - start) * 2)))
+    step = (end - start) / pool
+    candidates = sample_frames(ws.video, [start + (i + 0.5) * step for i in range(pool)])
+    vectors = ws.visual.embed_images([f.image for f in candidates])
+    scores = vectors @ ws.visual.embed_texts([question])[0]
+    chosen = choose_frames([f.time for f in candidates], scores.tolist(), vectors, count)
+    note = ", ".join(f"{hms(candidates[i].time, 1)} ({scores[i]:.2f})" for i in chosen)
+    return [
+        candidates[i] for i in chosen
+    ], f"\n(frames chosen for the question, with their scores: {note})"
 
 
 def overview(ws: Workspace, args: dict[str, Any]) -> list[Evidence]:

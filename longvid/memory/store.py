@@ -72,6 +72,13 @@ SCHEMA = [
     CREATE TABLE thumbnails (chunk INTEGER NOT NULL, time REAL NOT NULL, jpeg BLOB NOT NULL);
     CREATE INDEX thumbnails_chunk ON thumbnails (chunk);
     """,
+    # version 6: image–text vectors of frames (visual search), committed with their chunk
+    """
+    CREATE TABLE frame_vectors (
+        id INTEGER PRIMARY KEY, chunk INTEGER NOT NULL, time REAL NOT NULL, embedding BLOB NOT NULL
+    );
+    CREATE INDEX frame_vectors_chunk ON frame_vectors (chunk);
+    """,
 ]
 
 
@@ -102,7 +109,8 @@ class VideoMemory:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self._index: Any = None  # the FAISS index, read once per open memory
+        self._index: Any = None  # the FAISS indexes, read once per open memory
+        self._frames: Any = None
         with store_failures(folder):
             folder.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(folder / "memory.sqlite", isolation_level=None, timeout=30)
@@ -216,10 +224,16 @@ class VideoMemory:
         chunk: ChunkRecord,
         embedding: Any | None,
         thumbnails: Sequence[tuple[float, bytes]] = (),
+        frame_vectors: Sequence[tuple[float, Any]] = (),
     ) -> None:
-        """Store one finished chunk (its text vector and thumbnail JPEGs) atomically."""
+        """Store one finished chunk (its text vector, frame vectors, thumbnails) atomically."""
         blob = None if embedding is None else embedding.astype("float32").tobytes()
         with self.transaction():
+            self.db.execute("DELETE FROM frame_vectors WHERE chunk = ?", (chunk.index,))
+            self.db.executemany(
+                "INSERT INTO frame_vectors (chunk, time, embedding) VALUES (?, ?, ?)",
+                [(chunk.index, t, v.astype("float32").tobytes()) for t, v in frame_vectors],
+            )
             self.db.execute("DELETE FROM thumbnails WHERE chunk = ?", (chunk.index,))
             self.db.executemany(
                 "INSERT INTO thumbnails VALUES (?, ?, ?)",
@@ -298,6 +312,19 @@ class VideoMemory:
             self._index = VectorFile(self.folder, "index.faiss")
         return self._index.search(vector, limit, rebuild=self.write_index)
 
+    def has_frame_vectors(self) -> bool:
+        return self.db.execute("SELECT 1 FROM frame_vectors LIMIT 1").fetchone() is not None
+
+    def search_frames(self, vector: Any, limit: int) -> list[tuple[float, int, float]]:
+        """Nearest frames to a unit text vector: (time, chunk index, similarity), best first."""
+        if self._frames is None:
+            self._frames = VectorFile(self.folder, "frames.faiss")
+        hits = self._frames.search(vector, limit, rebuild=self.write_index)
+        where = {i: (t, c) for i, t, c in self.db.execute(
+            f"SELECT id, time, chunk FROM frame_vectors WHERE id IN ({','.join('?' * len(hits))})",
+            [i for i, _ in hits])}  # fmt: skip
+        return [(*where[i], score) for i, score in hits if i in where]
+
     def chunk(self, index: int) -> ChunkRecord | None:
         found = [c for c in self._select("WHERE idx = ?", (index,))]
         return found[0] if found else None
@@ -344,11 +371,16 @@ class VideoMemory:
         return self.folder / "index.faiss"
 
     def write_index(self) -> int:
-        """Rebuild the FAISS index of chunk texts from the stored vectors. Returns its size."""
+        """Rebuild the FAISS indexes (chunk texts, frames) from the stored vectors.
+
+        Returns the number of chunk vectors.
+        """
         rows = self.db.execute(
             "SELECT idx, embedding FROM chunks WHERE embedding IS NOT NULL ORDER BY idx"
         ).fetchall()
-        self._index = None
+        frames = self.db.execute("SELECT id, embedding FROM frame_vectors ORDER BY id").fetchall()
+        self._index = self._frames = None
+        VectorFile(self.folder, "frames.faiss").write(frames)
         return VectorFile(self.folder, "index.faiss").write(rows)
 
 

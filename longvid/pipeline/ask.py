@@ -18,7 +18,7 @@ from typing import Any
 from longvid.agent import loop
 from longvid.agent.tools import TOOLS, Workspace
 from longvid.memory.store import VideoMemory
-from longvid.models.base import Captioner, ChatModel, Embedder
+from longvid.models.base import Captioner, ChatModel, Embedder, VisualEmbedder
 from longvid.pipeline.citations import CITATION, fix_citations
 from longvid.pipeline.retrieve import Evidence, query_terms, retrieve
 
@@ -93,18 +93,19 @@ def ask(
     captioner: Captioner | None = None,
     options: AskOptions | None = None,
     on_step: Callable[[loop.Step], None] | None = None,
+    visual: VisualEmbedder | None = None,
 ) -> Answer:
     """Answer ``question`` about ``video`` with checked citations; ``on_step`` sees each step."""
     started = time.monotonic()
     options = options or AskOptions()
     duration = float((memory.meta("video") or {}).get("duration") or 0.0)
     looker = captioner if options.inspect else None
-    ws = Workspace(video, memory, embedder, llm, looker, duration, options.max_frames)
+    ws = Workspace(video, memory, embedder, llm, looker, duration, options.max_frames, visual)
     whole = is_whole_video_question(question)
     if whole:
         opening = TOOLS["overview"].run(ws, {})
     else:
-        opening = ws.keep(retrieve(memory, embedder, question, options.top_k))
+        opening = ws.keep(retrieve(memory, embedder, question, options.top_k, visual))
     steps = options.max_steps if options.agent else 0
     outcome = loop.run(question, ws, steps, on_step, opening)
     result = Answer(question, "", ws.evidence, [], outcome.steps, ws.frames_inspected,

@@ -22,7 +22,14 @@ from longvid.memory.failures import store_failures
 from longvid.memory.fingerprint import fingerprint
 from longvid.memory.library import memory_folder, remove_memory, video_lock
 from longvid.memory.store import ChunkRecord, VideoMemory
-from longvid.models.base import Captioner, CaptionRequest, Embedder, TextReader, Transcriber
+from longvid.models.base import (
+    Captioner,
+    CaptionRequest,
+    Embedder,
+    TextReader,
+    Transcriber,
+    VisualEmbedder,
+)
 from longvid.models.registry import keep_query_copy
 from longvid.pipeline.jobs import ChunkJob, ScanSummary, chunk_jobs, in_background
 from longvid.plan import FrameBudget
@@ -40,6 +47,7 @@ class IndexModels:
     captioner: Captioner | None = None
     transcriber: Transcriber | None = None
     reader: TextReader | None = None
+    visual: VisualEmbedder | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,7 @@ class IndexOptions:
     shots: ShotOptions = field(default_factory=ShotOptions)
     budget: FrameBudget = field(default_factory=FrameBudget)
     frame_side: int = DEFAULT_MAX_SIDE
+    visual_every_s: float = 2.0  # frames for the visual memory (plus one per shot)
 
 
 @dataclass
@@ -70,7 +79,13 @@ def memory_settings(models: IndexModels, options: IndexOptions) -> dict[str, Any
     budget = asdict(options.budget)
     if models.captioner is not None:
         budget["max_frames"] = min(budget["max_frames"], models.captioner.max_frames)
+    visual = (
+        {"visual_embedder": models.visual.info.spec, "visual_every_s": options.visual_every_s}
+        if models.visual is not None
+        else {}  # absent: memories made before the visual channel keep their key
+    )
     return {
+        **visual,
         "captioner": models.captioner.info.spec if models.captioner else "none",
         "asr": models.transcriber.info.spec if models.transcriber else "none",
         "ocr": models.reader.info.spec if models.reader else "none",
@@ -99,7 +114,8 @@ def index_video(
     video_id = fingerprint(path)
     settings = memory_settings(models, options)
     if models.captioner is not None:
-        options = IndexOptions(options.shots, FrameBudget(**settings["budget"]), options.frame_side)
+        options = IndexOptions(options.shots, FrameBudget(**settings["budget"]), options.frame_side,
+                               options.visual_every_s)  # fmt: skip
 
     with video_lock(root, video_id, wait_s, on_wait=lambda: report("waiting", 0, None)):
         if force:  # before opening: a damaged memory cannot be opened, only rebuilt
@@ -143,10 +159,12 @@ def _build(
         memory.set_meta("status", "indexing")
     transcript = _transcript(path, memory, models.transcriber, report)
     done = memory.committed()
-    need_frames = models.captioner is not None or models.reader is not None
+    need_frames = any(m is not None for m in (models.captioner, models.reader, models.visual))
+    every = options.visual_every_s if models.visual is not None else None
     batch_size = models.captioner.batch_size if models.captioner else 16
     jobs = in_background(lambda: chunk_jobs(path, options.shots, options.budget, need_frames, options.frame_side,
-                                            progress=lambda d, t: report("decode", d, t), info=info))  # fmt: skip
+                                            progress=lambda d, t: report("decode", d, t), info=info,
+                                            visual_every_s=every))  # fmt: skip
     batch: list[ChunkJob] = []
     computed = 0
     summary = ScanSummary()
@@ -211,8 +229,14 @@ def _process(
     texts = [r.text for r in records]
     vectors = models.embedder.embed([t for t in texts if t])
     rows = iter(vectors)
+    seen = [f for job in batch for f in job.visual]
+    pictures = iter(
+        models.visual.embed_images([f.image for f in seen]) if models.visual and seen else []
+    )
     for record, job in zip(records, batch, strict=True):
-        memory.commit_chunk(record, next(rows) if record.text else None, thumbnails(job.frames))
+        frame_vectors = [(f.time, next(pictures)) for f in job.visual]
+        memory.commit_chunk(record, next(rows) if record.text else None, thumbnails(job.frames),
+                            frame_vectors)  # fmt: skip
     return len(records)
 
 

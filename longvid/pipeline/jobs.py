@@ -23,6 +23,7 @@ class ChunkJob:
 
     chunk: Chunk
     frames: list[Frame]
+    visual: list[Frame] = field(default_factory=list)  # frames for the image–text encoder
 
 
 @dataclass
@@ -45,8 +46,13 @@ def chunk_jobs(
     frame_side: int,
     progress: Progress | None = None,
     info: VideoInfo | None = None,
+    visual_every_s: float | None = None,
 ) -> Iterator[ChunkJob | ScanSummary]:
-    """Decode once; yield each chunk's job as soon as its shots have closed, then a ScanSummary."""
+    """Decode once; yield each chunk's job as soon as its shots have closed, then a ScanSummary.
+
+    With ``visual_every_s``, each job also carries frames for the visual memory: one every that
+    many seconds, and the first of every shot (so short shots are never missed).
+    """
     buffer = (
         FrameBuffer(interval=budget.min_gap_s, max_side=frame_side, capacity=128)
         if need_frames
@@ -63,7 +69,9 @@ def chunk_jobs(
             inside = [f for f in waiting if chunk.start - 1e-6 <= f.time < chunk.end] or waiting[:1]
             picked = _unique(nearest_frames(inside, chunk.frame_times)) if inside else []
             waiting = [f for f in waiting if f.time >= chunk.end]
-            yield ChunkJob(chunk, picked)
+            starts = [s.start for s in summary.shots[chunk.first_shot : chunk.last_shot + 1]]
+            visual = visual_frames(inside, visual_every_s, starts) if visual_every_s else []
+            yield ChunkJob(chunk, picked, visual)
 
     for shot, frames in scan:
         summary.shots.append(shot)
@@ -109,6 +117,20 @@ def in_background(
     finally:
         stop.set()
         thread.join(timeout=5)
+
+
+def visual_frames(frames: list[Frame], every_s: float, shot_starts: list[float]) -> list[Frame]:
+    """One frame every ``every_s`` seconds, plus the first frame of each shot, in time order."""
+    chosen: dict[float, Frame] = {}
+    last = float("-inf")
+    for frame in frames:
+        if frame.time - last >= every_s - 1e-6:
+            chosen[frame.time], last = frame, frame.time
+    for start in shot_starts:
+        first = next((f for f in frames if f.time >= start - 1e-6), None)
+        if first is not None:
+            chosen[first.time] = first
+    return [chosen[t] for t in sorted(chosen)]
 
 
 def _unique(frames: list[Frame]) -> list[Frame]:

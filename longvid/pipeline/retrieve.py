@@ -17,7 +17,7 @@ from longvid.memory.failures import DamagedMemoryError
 from longvid.memory.fingerprint import fingerprint
 from longvid.memory.library import memories
 from longvid.memory.store import ChunkRecord, VideoMemory
-from longvid.models.base import Embedder
+from longvid.models.base import Embedder, VisualEmbedder
 
 _RRF_K = 60
 _STOPWORDS = set(
@@ -99,7 +99,7 @@ class Evidence:
     end: float
     text: str
     score: float
-    source: str  # caption, transcript, ocr, inspection or summary
+    source: str  # caption, transcript, ocr, visual, inspection or summary
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -114,7 +114,8 @@ def open_memory(root: Path, video: str) -> VideoMemory:
     damaged = [m for m in found if m.status == "damaged"]
     if not complete and damaged:
         raise DamagedMemoryError(
-            str(damaged[0].problem).split(" — ")[0], f"rebuild it with: longvid index --force {video}"
+            str(damaged[0].problem).split(" — ")[0],
+            f"rebuild it with: longvid index --force {video}",
         )
     if not complete:
         state = "only partly indexed" if found else "not indexed"
@@ -137,21 +138,42 @@ def adaptive_k(chunks: int, top_k: int | None) -> int:
     return max(3, min(12, 3 + chunks // 40))
 
 
+FrameHit = tuple[float, int, float]
+"""A frame that matches a query: (time, chunk index, image–text similarity)."""
+
+
+def frame_hits(
+    memory: VideoMemory, visual: VisualEmbedder | None, query: str, limit: int
+) -> list[FrameHit]:
+    """Frames nearest to the query's text through the image–text encoder (none without one)."""
+    if visual is None or not memory.has_frame_vectors():
+        return []
+    return memory.search_frames(visual.embed_texts([query])[0], limit)
+
+
 def rank_chunks(
-    memory: VideoMemory, embedder: Embedder, query: str, top_k: int | None = None
+    memory: VideoMemory,
+    embedder: Embedder,
+    query: str,
+    top_k: int | None = None,
+    frames: list[FrameHit] | None = None,
 ) -> list[tuple[ChunkRecord, float]]:
-    """The best chunks for ``query`` with fused scores in 0..1, best first."""
+    """The best chunks for ``query`` with fused scores in 0..1, best first.
+
+    Rankings fused: text vectors, full text, and (given ``frames``) the chunks of matching frames.
+    """
     count = memory.chunk_count()
     if count == 0:
         return []
     k = adaptive_k(count, top_k)
     semantic = memory.search_vectors(embedder.embed([query])[0], 2 * k)
     lexical = memory.lexical(query_terms(query), 2 * k)
+    visual = list({chunk: (chunk, s) for _, chunk, s in reversed(frames or [])}.values())[::-1]
     fused: dict[int, float] = {}
-    for ranking in (semantic, lexical):
+    for ranking in (semantic, lexical, visual):
         for rank, (idx, _) in enumerate(ranking):
             fused[idx] = fused.get(idx, 0.0) + 1.0 / (_RRF_K + rank + 1)
-    best = 2.0 / (_RRF_K + 1)
+    best = (3.0 if visual else 2.0) / (_RRF_K + 1)  # first in every ranking
     for idx, _ in semantic[:2]:  # the moments just before and after a strong hit give context
         for neighbour in (idx - 1, idx + 1):
             if 0 <= neighbour < count and neighbour not in fused:
@@ -163,6 +185,17 @@ def rank_chunks(
         if chunk is not None:
             out.append((chunk, round(score / best, 4)))
     return out
+
+
+def visual_evidence(query: str, frames: list[FrameHit], scores: dict[int, float]) -> list[Evidence]:
+    """The best frame of each chunk that ranked, as evidence timed at that frame."""
+    items, seen = [], set()
+    for time, chunk, similarity in frames:
+        if chunk in scores and chunk not in seen:
+            seen.add(chunk)
+            text = f"a frame that looks like “{query}” (image–text similarity {similarity:.2f})"
+            items.append(Evidence(time, time, text, round(scores[chunk] * 0.9, 4), "visual"))
+    return items
 
 
 def chunk_evidence(chunk: ChunkRecord, score: float, terms: list[str]) -> list[Evidence]:
@@ -183,13 +216,19 @@ def chunk_evidence(chunk: ChunkRecord, score: float, terms: list[str]) -> list[E
 
 
 def retrieve(
-    memory: VideoMemory, embedder: Embedder, question: str, top_k: int | None = None
+    memory: VideoMemory,
+    embedder: Embedder,
+    question: str,
+    top_k: int | None = None,
+    visual: VisualEmbedder | None = None,
 ) -> list[Evidence]:
     """Evidence for a question, best first (duplicates from overlapping chunks removed)."""
     terms = query_terms(question)
     seen: set[tuple[float, float, str]] = set()
-    evidence = []
-    for chunk, score in rank_chunks(memory, embedder, question, top_k):
+    frames = frame_hits(memory, visual, question, 2 * adaptive_k(memory.chunk_count(), top_k))
+    ranked = rank_chunks(memory, embedder, question, top_k, frames)
+    evidence = visual_evidence(question, frames, {c.index: s for c, s in ranked})
+    for chunk, score in ranked:
         for item in chunk_evidence(chunk, score, terms):
             key = (item.start, item.end, item.text)
             if key not in seen:

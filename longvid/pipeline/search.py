@@ -9,8 +9,9 @@ from typing import Any
 
 from longvid.memory.library import memories
 from longvid.memory.store import VideoMemory
-from longvid.models.base import Embedder
-from longvid.pipeline.retrieve import rank_chunks
+from longvid.models.base import Embedder, VisualEmbedder
+from longvid.pipeline.retrieve import adaptive_k, frame_hits, query_terms, rank_chunks
+from longvid.timeline import hms
 
 
 @dataclass
@@ -22,24 +23,46 @@ class Moment:
     end: float
     score: float
     text: str
+    source: str = "text"  # "visual": found by how a frame looks (start = end = its time)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def search_memory(
-    memory: VideoMemory, embedder: Embedder, query: str, top_k: int | None = None
+    memory: VideoMemory,
+    embedder: Embedder,
+    query: str,
+    top_k: int | None = None,
+    visual: VisualEmbedder | None = None,
 ) -> list[Moment]:
-    """The best moments of one video, best first."""
+    """The best moments of one video, best first.
+
+    A chunk found only through its frames' look is a visual moment at its best frame's time.
+    """
     video = (memory.meta("paths") or ["?"])[-1]
-    return [
-        Moment(video, c.start, c.end, s, c.text)
-        for c, s in rank_chunks(memory, embedder, query, top_k)
-    ]
+    frames = frame_hits(memory, visual, query, 2 * adaptive_k(memory.chunk_count(), top_k))
+    ranked = rank_chunks(memory, embedder, query, top_k, frames)
+    by_text = {i for i, _ in memory.search_vectors(embedder.embed([query])[0], 2 * len(ranked))}
+    by_text |= {i for i, _ in memory.lexical(query_terms(query), 2 * len(ranked))}
+    best_frame = {c: t for t, c, _ in reversed(frames)}
+    moments = []
+    for chunk, score in ranked:
+        if chunk.index in best_frame and chunk.index not in by_text:
+            t = best_frame[chunk.index]
+            text = f"frame at {hms(t)} looks like the query; {chunk.text}".strip("; ")
+            moments.append(Moment(video, t, t, score, text, "visual"))
+        else:
+            moments.append(Moment(video, chunk.start, chunk.end, score, chunk.text))
+    return moments
 
 
 def search_library(
-    root: Path, query: str, top_k: int, embedder_for: Callable[[str], Embedder]
+    root: Path,
+    query: str,
+    top_k: int,
+    embedder_for: Callable[[str], Embedder],
+    visual_for: Callable[[str | None], VisualEmbedder | None] = lambda spec: None,
 ) -> list[Moment]:
     """The best moments across every complete memory in the store (newest memory per video)."""
     newest: dict[str, str] = {}
@@ -50,9 +73,9 @@ def search_library(
     for folder in newest.values():
         memory = VideoMemory(Path(folder))
         try:
-            found += search_memory(
-                memory, embedder_for(memory.meta("settings")["embedder"]), query, top_k
-            )
+            settings = memory.meta("settings")
+            found += search_memory(memory, embedder_for(settings["embedder"]), query, top_k,
+                                   visual_for(settings.get("visual_embedder")))  # fmt: skip
         finally:
             memory.close()
     return sorted(found, key=lambda m: -m.score)[:top_k]

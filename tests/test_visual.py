@@ -1,0 +1,113 @@
+"""Visual memory: tiny SigLIP / CLIP through the real loading path, frame vectors at index time,
+visual hits in search with no captioner, and question-guided frame choice."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from longvid_cli.app import app
+from typer.testing import CliRunner
+
+from longvid.agent.selection import choose_frames
+from longvid.memory.library import memories
+from longvid.memory.store import VideoMemory
+from longvid.models.registry import load
+from tests.conftest import CUT_LENGTHS
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("family", ["siglip", "clip"])
+def test_dual_encoders_put_frames_and_texts_in_one_space(
+    tiny_model: Callable[[str], Path], family: str
+) -> None:
+    visual = load("visual_embedder", str(tiny_model(family)))
+    images = [np.full((24, 32, 3), v, np.uint8) for v in (0, 128, 255)]
+    frames, texts = visual.embed_images(images), visual.embed_texts(["a red car", "a ferry"])
+    assert frames.shape == (3, visual.dimension) and texts.shape == (2, visual.dimension)
+    assert frames.dtype == texts.dtype == np.float32
+    assert np.allclose(np.linalg.norm(np.vstack([frames, texts]), axis=1), 1.0, atol=1e-5)
+    assert np.allclose(visual.embed_images(images[:1]), frames[:1], atol=1e-5)
+
+
+def test_a_named_model_that_is_not_a_dual_encoder_is_refused(
+    tiny_model: Callable[[str], Path],
+) -> None:
+    from longvid.models.hf_common import ModelUnavailableError
+
+    with pytest.raises(ModelUnavailableError, match="not an image–text dual encoder"):
+        load("visual_embedder", str(tiny_model("causal_lm")))
+
+
+@pytest.fixture
+def indexed(cuts_video: Path, tiny_model: Callable[[str], Path], tmp_path: Path) -> Path:
+    """The cuts video indexed with no captioner, no speech, no OCR: only the visual memory."""
+    store = tmp_path / "store"
+    result = runner.invoke(app, ["index", str(cuts_video), "--captioner", "none", "--asr", "none", "--ocr",
+                                 "none", "--embedder", str(tiny_model("sentence_transformer")),
+                                 "--visual-embedder", str(tiny_model("siglip")), "--store", str(store)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return store
+
+
+def test_frame_vectors_are_stored_with_their_times(indexed: Path) -> None:
+    [summary] = memories(indexed)
+    assert (
+        summary.settings["visual_embedder"].endswith("siglip")
+        and summary.settings["visual_every_s"] == 2.0
+    )
+    memory = VideoMemory(Path(summary.folder))
+    times = [t for (t,) in memory.db.execute("SELECT time FROM frame_vectors ORDER BY time")]
+    # every shot has a frame within the decode pass's buffer interval (0.5 s) of its cut
+    for cut in (0.0, 2.0, 5.0, 6.6):
+        assert any(cut <= t < cut + 0.55 for t in times), (cut, times)
+    assert all(b - a <= 2.0 + 0.55 for a, b in itertools.pairwise(times))  # about one every 2 s
+    assert times[-1] < sum(CUT_LENGTHS)
+    assert (Path(summary.folder) / "frames.faiss").is_file()
+
+
+def test_search_finds_visual_hits_with_no_captioner(indexed: Path, cuts_video: Path) -> None:
+    found = runner.invoke(
+        app, ["search", str(cuts_video), "red car", "--json", "--store", str(indexed)]
+    )
+    assert found.exit_code == 0, found.output
+    moments = [json.loads(line) for line in found.stdout.splitlines()]
+    assert moments and all(m["source"] == "visual" and m["start"] == m["end"] for m in moments)
+    memory = VideoMemory(Path(memories(indexed)[0].folder))
+    stored = {t for (t,) in memory.db.execute("SELECT time FROM frame_vectors")}
+    assert {m["start"] for m in moments} <= stored  # exact frame times
+    everywhere = runner.invoke(
+        app, ["search", "--all", "red car", "--json", "--store", str(indexed)]
+    )
+    assert json.loads(everywhere.stdout.splitlines()[0])["source"] == "visual"
+
+
+def test_a_memory_without_frame_vectors_still_answers(
+    facts_video: Path, tiny_model: Callable[[str], Path], tmp_path: Path
+) -> None:
+    store = ["--store", str(tmp_path / "store")]
+    runner.invoke(app, ["index", str(facts_video), "--captioner", "none", "--asr", "none", "--ocr", "none",
+                        "--embedder", str(tiny_model("sentence_transformer")), "--visual-embedder", "none", *store])  # fmt: skip
+    found = runner.invoke(app, ["search", str(facts_video), "Okafor", "--json", *store])
+    first = json.loads(found.stdout.splitlines()[0])
+    assert first["source"] == "text" and first["start"] <= 25.0 < first["end"]
+
+
+def test_question_guided_choice_keeps_planted_frames_ends_and_spread() -> None:
+    """20 candidates; frames 6 and 13 match the question; 7 (a copy of 6) must not crowd 13 out."""
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(20, 8))
+    vectors[7] = vectors[6]
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    times = [i * 0.5 for i in range(20)]
+    scores = np.full(20, 0.05)
+    scores[[6, 7, 13]] = 0.9
+    chosen = choose_frames(times, scores, vectors, 4)
+    assert chosen == [0, 6, 13, 19]  # the ends for context, the planted frames, no near-duplicate
+    assert choose_frames(times, scores, vectors, 30) == list(range(20))  # budget above the pool
+    assert len(choose_frames(times, scores, vectors, 6)) == 6  # the budget is a hard cap
