@@ -89,6 +89,10 @@ def index(
             emit_json(_json(path, result, batch.errors.get(path)))
         elif result is not None:
             typer.echo(_line(result))
+    pool = getattr(models.captioner, "pool", None)
+    for endpoint in pool.stats() if pool is not None and len(pool.endpoints) > 1 else []:
+        report("note", f"{endpoint['url']}: {endpoint['requests']} requests, {endpoint['failed']} "
+               f"failed, {endpoint['requests_per_s']} requests/s while busy")  # fmt: skip
     batch.exit()
 
 

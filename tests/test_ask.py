@@ -269,8 +269,8 @@ def test_cli_json_shapes(store: Path, facts_video: Path) -> None:
     )
     first = json.loads(found.stdout.splitlines()[0])
     assert (
-        set(first) == {"video", "start", "end", "score", "text"}
-        and first["start"] <= 25.0 < first["end"]
+        set(first) == {"video", "start", "end", "score", "text", "source"}
+        and first["start"] <= 25.0 < first["end"] and first["source"] == "text"
     )
     everywhere = runner.invoke(app, ["search", "--all", "bread", "--store", str(store)])
     assert everywhere.exit_code == 0 and str(facts_video) in everywhere.stdout

@@ -117,12 +117,13 @@ def test_help_is_fast_and_imports_nothing_heavy() -> None:
 
 def test_models_check_loads_each_channel(tiny_model) -> None:  # type: ignore[no-untyped-def]
     args = ["models", "--check", "--json", "--captioner", str(tiny_model("smolvlm")), "--llm", "captioner",
-            "--embedder", str(tiny_model("sentence_transformer")), "--asr", "none", "--ocr", "none"]  # fmt: skip
+            "--embedder", str(tiny_model("sentence_transformer")), "--asr", "none", "--ocr", "none",
+            "--visual-embedder", str(tiny_model("clip"))]  # fmt: skip
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     channels = json.loads(result.stdout)["channels"]
     assert {k: v["status"] for k, v in channels.items()} == {
-        "captioner": "ok", "llm": "ok", "embedder": "ok", "asr": "off", "ocr": "off"
+        "captioner": "ok", "llm": "ok", "embedder": "ok", "asr": "off", "ocr": "off", "visual_embedder": "ok"
     }  # fmt: skip
     assert channels["llm"]["loaded"] == str(tiny_model("smolvlm"))  # the captioner answers too
 

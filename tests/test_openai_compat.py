@@ -11,13 +11,15 @@ import pytest
 from longvid.media.frames import Frame
 from longvid.models.base import CaptionRequest, TimedText
 from longvid.models.openai_compat import OpenAICaptioner, OpenAIChat, ServerError
-from longvid.models.specs import parse_spec
+from longvid.models.specs import SpecError, parse_spec
 from longvid.timeline import hms
 from tests.fake_openai import FakeServer, completion, serve
 
 
 def request(start: float, frames: int = 2) -> CaptionRequest:
-    images = [Frame(start + i, np.full((24, 32, 3), (40 * i) % 256, np.uint8)) for i in range(frames)]
+    images = [
+        Frame(start + i, np.full((24, 32, 3), (40 * i) % 256, np.uint8)) for i in range(frames)
+    ]
     return CaptionRequest(
         start=start,
         end=start + frames,
@@ -239,3 +241,52 @@ def test_image_limits_are_read_from_refusals(message: str, limit: int | None) ->
     from longvid.models.openai_compat import image_limit
 
     assert image_limit(ServerError(f"x answered HTTP 400: {message}", status=400)) == limit
+
+
+def test_a_pool_spreads_requests_and_cools_a_failing_endpoint_down() -> None:
+    """Two servers; the second is down (503) for its first requests, then healthy again."""
+    from longvid.models.endpoints import EndpointPool
+
+    healthy = FakeServer(delay=0.05)
+    flaky = FakeServer(
+        script=[lambda _: (503, {"error": {"message": "overloaded"}})] * 3, delay=0.05
+    )
+    with serve(healthy) as first, serve(flaky) as second:
+        spec = parse_spec(f"openai:vl@{first},{second}")
+        assert spec.base_url == f"{first},{second}"
+        captioner = OpenAICaptioner(spec, concurrency=4)
+        captioner.pool.endpoints[1].cool_until = 0.0
+        captions = captioner.caption([request(float(10 * i)) for i in range(12)])
+        assert len(captions) == 12 and all(
+            c.startswith("caption for: Video segment") for c in captions
+        )
+        stats = {s["url"]: s for s in captioner.pool.stats()}
+        assert stats[second]["failed"] >= 1  # it failed, was cooled down, and others took over
+        assert stats[first]["requests"] + stats[second]["requests"] == 12
+        assert stats[first]["requests_per_s"] > 0
+        for endpoint in captioner.pool.endpoints:  # the cool-down is over: both serve again
+            endpoint.cool_until = 0.0
+        before = len(flaky.requests)
+        captioner.caption([request(float(10 * i)) for i in range(8)])
+        assert len(flaky.requests) - before >= 2  # least outstanding spreads over both
+    assert isinstance(captioner.pool, EndpointPool)
+
+
+def test_a_pool_in_the_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from longvid.models.registry import LoadOptions, resolve
+
+    config = tmp_path / "config.toml"
+    config.write_text('captioner = ["openai:vl@http://a:8000/v1", "openai:vl@http://b:8000/v1/"]\n')
+    monkeypatch.setenv("LONGVID_CONFIG", str(config))
+    assert resolve("captioner", None, LoadOptions()) == (
+        "openai:vl@http://a:8000/v1,http://b:8000/v1",
+        True,
+    )
+    config.write_text(
+        'captioner = ["openai:vl@http://a:8000/v1", "openai:other@http://b:8000/v1"]\n'
+    )
+    from longvid.config import _file_values
+
+    _file_values.cache_clear()
+    with pytest.raises(SpecError, match="one model"):
+        resolve("captioner", None, LoadOptions())

@@ -20,6 +20,7 @@ from typing import Any
 
 from longvid.errors import LongvidError
 from longvid.models.base import Captioner, CaptionRequest, ChatModel, Message, ModelInfo
+from longvid.models.endpoints import UNAVAILABLE, Endpoint, EndpointPool
 from longvid.models.mosaic import mosaic, tiles_per_mosaic
 from longvid.models.prompts import CAPTION_INSTRUCTION, interleaved, span_line, stamp
 from longvid.models.specs import ModelSpec
@@ -36,9 +37,18 @@ _REFUSALS = {400, 415, 422, 500, 501}
 class ServerError(LongvidError):
     """The server failed, timed out, or sent a reply that cannot be used."""
 
-    def __init__(self, what: str, fix: str = "", status: int | None = None) -> None:
+    def __init__(
+        self, what: str, fix: str = "", status: int | None = None, unavailable: bool = False
+    ) -> None:
         super().__init__(what, fix)
         self.status = status
+        self.unavailable = unavailable or status in UNAVAILABLE  # another endpoint may serve it
+
+
+def _pool(spec: ModelSpec, timeout: float, retries: int) -> EndpointPool:
+    """The endpoints of ``spec``; with several, each retries once and the pool fails over."""
+    per_endpoint = retries if "," not in spec.base_url else min(retries, 1)
+    return EndpointPool(spec, lambda single: _client(single, timeout, per_endpoint))
 
 
 def _client(spec: ModelSpec, timeout: float, retries: int) -> Any:
@@ -64,9 +74,15 @@ def _complete(client: Any, spec: ModelSpec, messages: list[dict[str, Any]], **ex
     try:
         reply = client.chat.completions.create(model=spec.name, messages=messages, **extra)
     except openai.APITimeoutError:
-        raise ServerError(f"{where} timed out", "check the server, or raise --timeout") from None
+        raise ServerError(
+            f"{where} timed out",
+            "check the server, or raise LONGVID_SERVER_TIMEOUT",
+            unavailable=True,
+        ) from None
     except openai.APIConnectionError:
-        raise ServerError(f"cannot reach {where}", "start the server or fix the URL") from None
+        raise ServerError(
+            f"cannot reach {where}", "start the server or fix the URL", unavailable=True
+        ) from None
     except openai.APIStatusError as exc:
         raise ServerError(
             f"{where} answered HTTP {exc.status_code}: {_short(exc.message)}",
@@ -107,23 +123,20 @@ class OpenAIChat(ChatModel):
 
     def __init__(self, spec: ModelSpec, timeout: float = 120.0, retries: int = 3) -> None:
         self.spec = spec
-        self.client = _client(spec, timeout, retries)
+        self.pool = _pool(spec, timeout, retries)
         self.json_mode = JSON_MODES[0]
         self.json_mode_known = False  # becomes True once the server accepts a mode
         self.info = ModelInfo(str(spec), "openai")
 
     def chat(self, messages: Sequence[Message], json_schema: dict[str, Any] | None = None) -> str:
         if json_schema is None:
-            return _complete(self.client, self.spec, [dict(m) for m in messages], temperature=0.0)
+            plain = [dict(m) for m in messages]
+            return self.pool.call(lambda e: _complete(e.client, e.spec, plain, temperature=0.0))
         while True:
             mode = self.json_mode
             # Until a mode is known to work, a refusal must not wait through retries.
-            client = (
-                self.client if self.json_mode_known else self.client.with_options(max_retries=0)
-            )
-            request, extra = _json_request(mode, messages, json_schema)
             try:
-                text = _complete(client, self.spec, request, **extra)
+                text = self._json_call(mode, messages, json_schema)
             except ServerError as exc:
                 if self.json_mode_known or exc.status not in _REFUSALS or mode == JSON_MODES[-1]:
                     raise
@@ -131,6 +144,16 @@ class OpenAIChat(ChatModel):
                 continue
             self.json_mode_known = True
             return first_json_object(text) if mode == "prompt" else text
+
+    def _json_call(self, mode: str, messages: Sequence[Message], schema: dict[str, Any]) -> str:
+        request, extra = _json_request(mode, messages, schema)
+        known = self.json_mode_known  # until a mode works, a refusal must not wait through retries
+
+        def send(endpoint: Endpoint) -> str:
+            client = endpoint.client if known else endpoint.client.with_options(max_retries=0)
+            return _complete(client, endpoint.spec, request, **extra)
+
+        return self.pool.call(send)
 
 
 def _json_request(
@@ -168,7 +191,7 @@ class OpenAICaptioner(Captioner):
         max_images: int | None = None,
     ) -> None:
         self.spec = spec
-        self.client = _client(spec, timeout, retries)
+        self.pool = _pool(spec, timeout, retries)
         self.max_frames = max_frames
         self.max_images = max_images
         self.concurrency = self.batch_size = max(1, concurrency)
@@ -213,9 +236,8 @@ class OpenAICaptioner(Captioner):
 
     def _ask(self, parts: list[dict[str, Any]]) -> str:
         messages = [{"role": "user", "content": parts}]
-        return _complete(
-            self.client, self.spec, messages, temperature=0.0, max_tokens=self.max_tokens
-        )
+        return self.pool.call(lambda e: _complete(e.client, e.spec, messages, temperature=0.0,
+                                                  max_tokens=self.max_tokens))  # fmt: skip
 
     def content_parts(self, request: CaptionRequest, per_image: int = 1) -> list[dict[str, Any]]:
         """The user message: span, then images and speech interleaved by time, then the task.

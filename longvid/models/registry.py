@@ -171,12 +171,25 @@ BACKENDS: dict[str, dict[str, Callable[[ModelSpec, LoadOptions], Any]]] = {
 def resolve(channel: str, given: str | None, options: LoadOptions) -> tuple[str, bool]:
     """The spec text for a channel and whether the user chose it (flag, env or config file)."""
     chosen = setting(channel, given)
+    if isinstance(chosen, list):  # a pool in the config file: one model on several servers
+        chosen = pooled(chosen)
     if chosen:
         return str(chosen), True
     default = DEFAULTS[channel][_device_class(options)]
     if channel == "embedder" and default.endswith("all-MiniLM-L6-v2") and packaged.minilm_dir():
         return str(packaged.minilm_dir()), False  # the same model, already on disk
     return default, False
+
+
+def pooled(specs: list[str]) -> str:
+    """``["openai:M@U1", "openai:M@U2"]`` as the one spec ``openai:M@U1,U2``."""
+    parsed = [parse_spec(str(s)) for s in specs]
+    if not parsed or any(p.kind != "openai" for p in parsed) or len({p.name for p in parsed}) > 1:
+        raise SpecError(
+            f"a list of specs must name one model on OpenAI-compatible servers: {specs}",
+            'write e.g. captioner = ["openai:qwen@http://a:8000/v1", "openai:qwen@http://b:8000/v1"]',
+        )
+    return f"openai:{parsed[0].name}@{','.join(p.base_url for p in parsed)}"
 
 
 def load(channel: str, given: str | None = None, options: LoadOptions | None = None) -> Any:

@@ -4,6 +4,7 @@
 - ``/models/qwen``                 a local directory saved with ``save_pretrained``
 - ``/models/smollm2.gguf``         a GGUF file (chat models)
 - ``openai:MODEL@BASE_URL``        any OpenAI-compatible server (vLLM, SGLang, Ollama, llama.cpp)
+- ``openai:MODEL@URL1,URL2,...``   a pool of such servers serving one model
 - ``none``                         switch the channel off
 """
 
@@ -44,12 +45,14 @@ def parse_spec(text: str) -> ModelSpec:
         return ModelSpec("none")
     if spec.startswith("openai:"):
         model, sep, url = spec.removeprefix("openai:").partition("@")
-        if not sep or not model or not url.startswith(("http://", "https://")):
+        urls = [u.strip().rstrip("/") for u in url.split(",")]
+        if not sep or not model or not all(u.startswith(("http://", "https://")) for u in urls):
             raise SpecError(
                 f"bad server spec '{spec}'",
-                "write openai:MODEL@BASE_URL, e.g. openai:qwen2.5-vl@http://localhost:8000/v1",
+                "write openai:MODEL@BASE_URL (or @URL1,URL2 for a pool), e.g. "
+                "openai:qwen2.5-vl@http://localhost:8000/v1",
             )
-        return ModelSpec("openai", model, url.rstrip("/"))
+        return ModelSpec("openai", model, ",".join(urls))
     path = Path(spec).expanduser()
     if spec.lower().endswith(".gguf"):
         if not path.is_file():
