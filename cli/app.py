@@ -34,6 +34,9 @@ app.command("eval")(guarded(evaluate.evaluate))
 app.command("list")(guarded(library.list_memories))
 app.command("info")(guarded(library.info))
 app.command("models")(guarded(models.models))
+library_app = typer.Typer(help="The library-wide index behind search --all.", no_args_is_help=True)
+library_app.command("rebuild")(guarded(library.rebuild))
+app.add_typer(library_app, name="library")
 
 
 def _version(value: bool) -> None:

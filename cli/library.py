@@ -112,3 +112,12 @@ def _print_info(result: dict[str, Any]) -> None:
         for chunk in memory.get("chunks_detail", []):
             text = " ".join(chunk["text"].split())
             typer.echo(f"    [{hms(chunk['start'], 1)}–{hms(chunk['end'], 1)}] {text[:150]}")
+
+
+def rebuild(store: Store = None) -> None:
+    """Rebuild the library-wide index that search --all uses, from every complete memory."""
+    from longvid.config import store_root
+    from longvid.memory.library_index import LibraryIndex
+
+    count = LibraryIndex(store_root(str(store) if store else None)).rebuild()
+    typer.echo(f"library index rebuilt: {count} chunk vectors")

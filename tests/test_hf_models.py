@@ -204,3 +204,12 @@ def test_onnx_query_copy_matches_the_sentence_transformer(
     again = load_query_embedder(spec, tmp_path)  # a damaged copy is dropped and made again
     assert not isinstance(again, OnnxQueryEmbedder)
     assert isinstance(load_query_embedder(spec, tmp_path), OnnxQueryEmbedder)
+
+
+def test_smolvlm_v1_is_refused_with_the_model_to_use_instead(tmp_path: Path) -> None:
+    from longvid.models.hf_common import ModelUnavailableError
+
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "idefics3"}))
+    with pytest.raises(ModelUnavailableError, match="SmolVLM v1 / Idefics3") as caught:
+        load("captioner", str(tmp_path))
+    assert "SmolVLM2-500M-Video-Instruct" in caught.value.fix and "openai:MODEL@URL" in caught.value.fix

@@ -60,6 +60,12 @@ class HFVideoCaptioner(Captioner):
             name,
             lambda: AutoConfig.from_pretrained(name, trust_remote_code=trust_remote_code),
         )
+        if config.model_type == "idefics3":  # SmolVLM v1 (256M/500M/2.2B) and Idefics3
+            raise ModelUnavailableError(
+                f"'{name}' is SmolVLM v1 / Idefics3, which reads a few images, not a video",
+                "use its video successor SmolVLM2 (e.g. HuggingFaceTB/SmolVLM2-500M-Video-Instruct,"
+                " same size), or serve it and pass openai:MODEL@URL (frames then go as images)",
+            )
         if config.model_type not in VIDEO_FAMILIES:
             raise ModelUnavailableError(
                 f"'{name}' is a {config.model_type} model, not a supported video LLM",

@@ -21,6 +21,7 @@ from longvid.media.shots import ShotOptions
 from longvid.memory.failures import store_failures
 from longvid.memory.fingerprint import fingerprint
 from longvid.memory.library import memory_folder, remove_memory, video_lock
+from longvid.memory.library_index import LibraryIndex
 from longvid.memory.store import ChunkRecord, VideoMemory
 from longvid.models.base import (
     Captioner,
@@ -132,6 +133,7 @@ def index_video(
                     raise InputError(f"{path} changed while it was being indexed",
                                      "wait until the file is complete, then index it again")  # fmt: skip
                 _complete(memory, duration)
+                LibraryIndex(root).add(memory)  # search --all finds it without opening it
                 keep_query_copy(models.embedder, root / "models")  # fast queries from now on
             return IndexResult(str(path), video_id, "indexed", memory.chunk_count(),
                                round(duration, 3), time.monotonic() - started, computed, str(memory.folder))  # fmt: skip

@@ -169,10 +169,7 @@ def rank_chunks(
     semantic = memory.search_vectors(embedder.embed([query])[0], 2 * k)
     lexical = memory.lexical(query_terms(query), 2 * k)
     visual = list({chunk: (chunk, s) for _, chunk, s in reversed(frames or [])}.values())[::-1]
-    fused: dict[int, float] = {}
-    for ranking in (semantic, lexical, visual):
-        for rank, (idx, _) in enumerate(ranking):
-            fused[idx] = fused.get(idx, 0.0) + 1.0 / (_RRF_K + rank + 1)
+    fused = fuse([semantic, lexical, visual])
     best = (3.0 if visual else 2.0) / (_RRF_K + 1)  # first in every ranking
     for idx, _ in semantic[:2]:  # the moments just before and after a strong hit give context
         for neighbour in (idx - 1, idx + 1):
@@ -185,6 +182,15 @@ def rank_chunks(
         if chunk is not None:
             out.append((chunk, round(score / best, 4)))
     return out
+
+
+def fuse(rankings: list[list[tuple[int, float]]]) -> dict[int, float]:
+    """Reciprocal rank fusion: each ranking adds 1 / (60 + rank) to the ids it holds."""
+    fused: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, (key, _) in enumerate(ranking):
+            fused[key] = fused.get(key, 0.0) + 1.0 / (_RRF_K + rank + 1)
+    return fused
 
 
 def visual_evidence(query: str, frames: list[FrameHit], scores: dict[int, float]) -> list[Evidence]:

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from longvid.memory.library import memories
+from longvid.memory.library_index import LibraryIndex
 from longvid.memory.store import VideoMemory
 from longvid.models.base import Embedder, VisualEmbedder
-from longvid.pipeline.retrieve import adaptive_k, frame_hits, query_terms, rank_chunks
+from longvid.pipeline.retrieve import adaptive_k, frame_hits, fuse, query_terms, rank_chunks
 from longvid.timeline import hms
 
 
@@ -64,7 +65,14 @@ def search_library(
     embedder_for: Callable[[str], Embedder],
     visual_for: Callable[[str | None], VisualEmbedder | None] = lambda spec: None,
 ) -> list[Moment]:
-    """The best moments across every complete memory in the store (newest memory per video)."""
+    """The best moments across every complete memory in the store (newest memory per video).
+
+    Through the library index when it is fresh (and no memory has frame vectors, which it does
+    not hold yet); else by searching each memory in turn.
+    """
+    library = LibraryIndex(root)
+    if not any(root.glob("videos/*/*/frames.faiss")) and library.fresh():
+        return library_moments(library, query, top_k, embedder_for)
     newest: dict[str, str] = {}
     for summary in memories(root):
         if summary.status == "complete":
@@ -79,3 +87,18 @@ def search_library(
         finally:
             memory.close()
     return sorted(found, key=lambda m: -m.score)[:top_k]
+
+
+def library_moments(
+    library: LibraryIndex, query: str, top_k: int, embedder_for: Callable[[str], Embedder]
+) -> list[Moment]:
+    """The library index's best chunks: vectors per embedder and full text, fused by rank."""
+    rankings = [library.nearest(spec, embedder_for(spec).embed([query])[0], 2 * top_k)
+                for spec in library.specs()]  # fmt: skip
+    rankings.append(library.lexical(query_terms(query), 2 * top_k))
+    fused = sorted(fuse(rankings).items(), key=lambda item: -item[1])[:top_k]
+    entries = library.entries([i for i, _ in fused])
+    best = 2.0 / (60 + 1)
+    return [
+        Moment(**entries[i], score=round(score / best, 4)) for i, score in fused if i in entries
+    ]
