@@ -54,6 +54,7 @@ class LibraryIndex:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.folder = root / "library"
+        self._held: dict[str, Any] | None = None  # during a rebuild: indexes kept in memory
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
@@ -114,13 +115,19 @@ class LibraryIndex:
             path.unlink()
         (self.folder / "entries.sqlite").unlink(missing_ok=True)
         total = 0
-        for summary in memories(self.root):
-            if summary.status == "complete":
-                memory = VideoMemory(Path(summary.folder))
-                try:
-                    total += self.add(memory)
-                finally:
-                    memory.close()
+        self._held = {}
+        try:
+            for summary in memories(self.root):
+                if summary.status == "complete":
+                    memory = VideoMemory(Path(summary.folder))
+                    try:
+                        total += self.add(memory)
+                    finally:
+                        memory.close()
+            for key, index in self._held.items():  # written once, not once per memory
+                self._write(key, index)
+        finally:
+            self._held = None
         return total
 
     def fresh(self) -> bool:
@@ -181,7 +188,10 @@ class LibraryIndex:
         import numpy as np
 
         path = self.folder / f"{key}.faiss"
-        index = faiss.read_index(str(path)) if path.is_file() else None
+        if self._held is not None and key in self._held:
+            index = self._held[key]
+        else:
+            index = faiss.read_index(str(path)) if path.is_file() else None
         if index is not None and old:
             index.remove_ids(faiss.IDSelectorBatch(np.asarray(old, dtype=np.int64)))
         if blobs:
@@ -191,8 +201,17 @@ class LibraryIndex:
             index.add_with_ids(matrix, np.asarray(ids, dtype=np.int64))
         if index is None:
             return
+        if self._held is not None:
+            self._held[key] = index
+        else:
+            self._write(key, index)
+
+    def _write(self, key: str, index: Any) -> None:
+        import faiss
+
         if index.ntotal > _EXACT_LIMIT and _ivf(index) is None:
             index = _as_ivf(index)
+        path = self.folder / f"{key}.faiss"
         temporary = path.with_suffix(".faiss.tmp")
         with store_failures(self.folder):
             temporary.write_bytes(faiss.serialize_index(index).tobytes())
