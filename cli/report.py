@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import webbrowser
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from longvid_cli.querying import (
@@ -15,6 +15,7 @@ from longvid_cli.querying import (
     load_llm,
     open_video_memory,
     root_of,
+    visual_for,
 )
 
 
@@ -40,16 +41,39 @@ def report(
 
     root = root_of(store)
     memory = open_video_memory(video, root, index_first)
-    answer, cited = None, []
+    answer, cited, frames = None, [], []
     if question:
-        embedder = embedder_for(memory.meta("settings")["embedder"], root)
-        result = ask(
-            video, question, memory, embedder, load_llm(llm), None, AskOptions(inspect=False)
-        )
+        settings = memory.meta("settings")
+        embedder = embedder_for(settings["embedder"], root)
+        visual = visual_for(settings.get("visual_embedder"))
+        result = ask(video, question, memory, embedder, load_llm(llm), None, AskOptions(inspect=False),
+                     visual=visual)  # fmt: skip
         answer, cited = result.answer, result.cited
-    page = render_report(memory, Path(video).name, memory.latest_summary(), question, answer, cited)
+        frames = frame_jpegs(video, result.frames)
+    page = render_report(memory, Path(video).name, memory.latest_summary(), question, answer, cited,
+                         frames)  # fmt: skip
     target = output or Path(video).with_suffix(".report.html")
     target.write_text(page, encoding="utf-8")
     typer.echo(str(target))
     if open_it:
         webbrowser.open(target.resolve().as_uri())
+
+
+def frame_jpegs(video: str, frames: list[dict[str, Any]]) -> list[tuple[float, bytes, str]]:
+    """Small JPEGs of the frames behind an answer, decoded from the video at their times."""
+    import io
+
+    from PIL import Image
+
+    from longvid.media.frames import sample_frames
+
+    if not frames:
+        return []
+    out = []
+    for frame, info in zip(
+        sample_frames(video, [f["time"] for f in frames], max_side=240), frames, strict=True
+    ):
+        buffer = io.BytesIO()
+        Image.fromarray(frame.image).save(buffer, format="JPEG", quality=70)
+        out.append((info["time"], buffer.getvalue(), f"{info['why']} ({info['score']:.2f})"))
+    return out

@@ -111,3 +111,62 @@ def test_question_guided_choice_keeps_planted_frames_ends_and_spread() -> None:
     assert chosen == [0, 6, 13, 19]  # the ends for context, the planted frames, no near-duplicate
     assert choose_frames(times, scores, vectors, 30) == list(range(20))  # budget above the pool
     assert len(choose_frames(times, scores, vectors, 6)) == 6  # the budget is a hard cap
+
+
+def test_report_shows_the_frames_behind_an_answer(
+    indexed: Path, cuts_video: Path, tmp_path: Path
+) -> None:
+    from tests.fake_openai import FakeServer, completion, serve
+
+    reply = json.dumps({"answer": "A test card [00:00:01].", "enough": True, "found": True})
+    server = FakeServer(script=[lambda _: (200, completion(reply))] * 5)
+    out = tmp_path / "report.html"
+    with serve(server) as url:
+        asked = runner.invoke(app, ["ask", str(cuts_video), "a test card", "--json", "--llm", f"openai:llm@{url}",
+                                    "--store", str(indexed)])  # fmt: skip
+        made = runner.invoke(app, ["report", str(cuts_video), "--question", "a test card", "--llm",
+                                   f"openai:llm@{url}", "-o", str(out), "--store", str(indexed)])  # fmt: skip
+    assert asked.exit_code == 0 and made.exit_code == 0, made.output
+    frames = json.loads(asked.stdout)["frames"]
+    assert frames and {f["why"] for f in frames} == {"visual match"}
+    page = out.read_text()
+    assert "Frames behind the answer" in page and page.count("class='mark'") == len(frames)
+    assert page.count("· visual match (") == len(frames)
+
+
+def test_a_look_chooses_frames_for_the_question_and_says_which(
+    memory_with_text: tuple[Path, Path], tiny_model: Callable[[str], Path]
+) -> None:
+    from longvid.pipeline.ask import AskOptions, ask
+    from longvid.pipeline.retrieve import open_memory
+    from tests.fakes import RecordingCaptioner, ScriptedChat
+
+    root, video = memory_with_text
+    memory = open_memory(root, str(video))
+    chat = ScriptedChat([
+        {"answer": "?", "enough": False, "found": False},
+        {"tool": "look", "start": 10, "end": 30, "question": "Who checks the engine?"},
+        {"tool": "answer", "answer": "Okafor [00:00:25]", "citations": [], "confidence": "high", "found": True},
+    ])  # fmt: skip
+    looker = RecordingCaptioner(max_frames=5)
+    result = ask(str(video), "Who checks the engine?", memory, load("embedder", str(tiny_model("sentence_transformer"))),
+                 chat, looker, AskOptions(max_frames=5), visual=load("visual_embedder", str(tiny_model("clip"))))  # fmt: skip
+    [request] = looker.requests
+    times = [f.time for f in request.frames]
+    assert len(times) == 5 and times == sorted(times)
+    assert times[0] < 10.6 and times[-1] > 29.4  # the window's ends are kept for context
+    chosen = [f for f in result.frames if f["why"] == "chosen for a closer look"]
+    assert [round(f["time"], 2) for f in chosen] == [round(t, 2) for t in times]
+    [look] = [e for e in result.evidence if e.source == "inspection"]
+    assert "frames chosen for the question, with their scores: 00:00:10" in look.text
+
+
+@pytest.fixture
+def memory_with_text(
+    facts_video: Path, tiny_model: Callable[[str], Path], tmp_path: Path
+) -> tuple[Path, Path]:
+    root = tmp_path / "store"
+    runner.invoke(app, ["index", str(facts_video), "--captioner", "none", "--asr", "none", "--ocr", "none",
+                        "--visual-embedder", "none", "--embedder", str(tiny_model("sentence_transformer")),
+                        "--store", str(root)])  # fmt: skip
+    return root, facts_video

@@ -46,6 +46,7 @@ class Workspace:
     visual: VisualEmbedder | None = None  # picks the frames a look sees, and finds frames
     evidence: list[Evidence] = field(default_factory=list)
     frames_inspected: int = 0
+    chosen: list[tuple[float, float]] = field(default_factory=list)  # (time, score) looks chose
 
     def keep(self, items: list[Evidence]) -> list[Evidence]:
         """Add items to the evidence pool (no duplicates); return them."""
@@ -159,6 +160,7 @@ def _frames_for(
     vectors = ws.visual.embed_images([f.image for f in candidates])
     scores = vectors @ ws.visual.embed_texts([question])[0]
     chosen = choose_frames([f.time for f in candidates], scores.tolist(), vectors, count)
+    ws.chosen += [(candidates[i].time, float(scores[i])) for i in chosen]
     note = ", ".join(f"{hms(candidates[i].time, 1)} ({scores[i]:.2f})" for i in chosen)
     return [
         candidates[i] for i in chosen

@@ -53,6 +53,16 @@ class Answer:
     used_summary: bool = False
     elapsed_s: float = 0.0
     models: dict[str, str] = field(default_factory=dict)
+    frames: list[dict[str, Any]] = field(default_factory=list)  # frames behind the answer
+
+    def frames_behind(self, chosen: list[tuple[float, float]]) -> None:
+        """The frames that visual search matched and that looks chose, with why."""
+        matched = [{"time": e.start, "score": e.score, "why": "visual match"}
+                   for e in self.evidence if e.source == "visual"]  # fmt: skip
+        looked = [
+            {"time": t, "score": round(s, 4), "why": "chosen for a closer look"} for t, s in chosen
+        ]
+        self.frames = sorted(matched + looked, key=lambda f: f["time"])
 
     def totals(self) -> dict[str, int]:
         return {
@@ -74,6 +84,7 @@ class Answer:
             "steps": [s.to_dict() for s in self.steps],
             "totals": self.totals(),
             "frames_inspected": self.frames_inspected,
+            "frames": self.frames,
             "models": self.models,
             "elapsed_s": round(self.elapsed_s, 2),
         }
@@ -116,6 +127,7 @@ def ask(
         if not grounded(final, added):
             final = outcome.draft  # the answer rests on nothing the tools added
     _settle(result, final, duration)
+    result.frames_behind(ws.chosen)
     result.models = {"llm": llm.info.spec, "embedder": embedder.info.spec}
     if looker is not None:
         result.models["captioner"] = looker.info.spec

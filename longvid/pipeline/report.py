@@ -26,13 +26,18 @@ def render_report(
     question: str | None = None,
     answer: str | None = None,
     cited: Sequence[tuple[float, float]] = (),
+    frames: Sequence[tuple[float, bytes, str]] = (),
 ) -> str:
-    """The report page as one HTML string."""
+    """The report page as one HTML string; ``frames`` are (time, JPEG, why) behind the answer."""
     chunks = memory.chunks()
     duration = max(
         [c.end for c in chunks] or [float((memory.meta("video") or {}).get("duration") or 1.0)]
     )
     blocks = "".join(_block(c, duration, _is_cited(c, cited)) for c in chunks)
+    blocks += "".join(
+        f"<span class='mark' style='left:{100 * t / duration:.3f}%' title='{_e(f'{hms(t, 1)} {why}')}'></span>"
+        for t, _, why in frames
+    )
     articles = "".join(_article(c, memory, _is_cited(c, cited)) for c in chunks)
     parts = [f"<h1>{_e(title)}</h1>", f"<p class='meta'>{len(chunks)} chunks, {hms(duration)}</p>"]
     if summary:
@@ -42,7 +47,7 @@ def render_report(
     if question:
         parts.append(
             f"<section class='answer' aria-labelledby='answer-h'><h2 id='answer-h'>Q: {_e(question)}</h2>"
-            f"<p>{_e(answer or '')}</p></section>"
+            f"<p>{_e(answer or '')}</p>{_figures(frames)}</section>"
         )
     parts.append(
         "<nav id='timeline' aria-label='Timeline of chunks'>" + blocks + "</nav>"
@@ -100,6 +105,18 @@ def _article(chunk: ChunkRecord, memory: VideoMemory, cited: bool) -> str:
         f"<article class='{css}' id='c{chunk.index}' tabindex='-1' data-start='{chunk.start}'>"
         f"<h2><time>{hms(chunk.start, 1)}</time> – <time>{hms(chunk.end, 1)}</time></h2>{''.join(body)}</article>"
     )
+
+
+def _figures(frames: Sequence[tuple[float, bytes, str]]) -> str:
+    """The frames behind an answer (visual matches, frames a look chose), as thumbnails."""
+    if not frames:
+        return ""
+    figures = "".join(
+        f"<figure><img loading='lazy' alt='frame at {hms(t, 1)}' src='data:image/jpeg;base64,"
+        f"{base64.b64encode(jpeg).decode('ascii')}'><figcaption>{hms(t, 1)} · {_e(why)}</figcaption></figure>"
+        for t, jpeg, why in frames
+    )
+    return f"<h3>Frames behind the answer</h3><div class='thumbs frames'>{figures}</div>"
 
 
 def _e(text: str) -> str:
