@@ -24,10 +24,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.latency_throughput import FreeEmbedder
 from longvid.memory.library_index import LibraryIndex
 from longvid.memory.store import ChunkRecord, VideoMemory
 from longvid.memory.vectors import VectorFile
-from longvid.models.base import Embedder, ModelInfo
 from longvid.pipeline.search import search_library
 
 WORDS = [
@@ -44,16 +44,6 @@ WORDS = [
     "budget",
     "council",
 ]
-
-
-class FreeEmbedder(Embedder):
-    info, dimension = ModelInfo("free", "benchmark"), 384
-
-    def embed(self, texts):  # type: ignore[no-untyped-def]
-        vectors = (
-            np.random.default_rng(7).normal(size=(len(texts), self.dimension)).astype(np.float32)
-        )
-        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
 def build(root: Path, count: int, chunks: int) -> None:

@@ -27,25 +27,10 @@ DECODE_S_PER_HOUR = 65.2  # ffmpeg -f null, 60 min 640x360 H.264 on this machine
 
 
 def build_base(directory: Path) -> Path:
-    from transformers import SiglipConfig, SiglipImageProcessor, SiglipModel, SiglipProcessor
+    """SigLIP base/16 at 224 px (the image tower's defaults), random weights, saved locally."""
+    from tests.tiny_models import build_siglip
 
-    from tests.tiny_models import tiny_tokenizer
-
-    tok = tiny_tokenizer(
-        ["<pad>", "</s>", "<unk>"], pad_token="<pad>", eos_token="</s>", unk_token="<unk>"
-    )
-    config = SiglipConfig(
-        text_config={
-            "vocab_size": len(tok),
-            "max_position_embeddings": 64,
-            "pad_token_id": tok.pad_token_id,
-        },
-        vision_config={"image_size": 224, "patch_size": 16},  # base defaults: 768 wide, 12 layers
-    )
-    SiglipModel(config).save_pretrained(directory)
-    SiglipProcessor(image_processor=SiglipImageProcessor(size={"height": 224, "width": 224}),
-                    tokenizer=tok).save_pretrained(directory)  # fmt: skip
-    return directory
+    return build_siglip(directory, vision={"image_size": 224, "patch_size": 16})
 
 
 def main() -> None:

@@ -418,13 +418,14 @@ DUAL_TOWER = {
 }
 
 
-def build_siglip(directory: Path) -> Path:
-    """A tiny SigLIP (image and text towers, 32x32 patches of 8) with its processor."""
+def build_siglip(directory: Path, vision: dict[str, int] | None = None) -> Path:
+    """A SigLIP with its processor: tiny (32x32 images, patches of 8), or ``vision`` as given."""
     from transformers import SiglipConfig, SiglipImageProcessor, SiglipModel, SiglipProcessor
 
     tok = tiny_tokenizer(
         ["<pad>", "</s>", "<unk>"], pad_token="<pad>", eos_token="</s>", unk_token="<unk>"
     )
+    vision = vision or {**DUAL_TOWER, "image_size": 32, "patch_size": 8}
     config = SiglipConfig(
         text_config={
             **DUAL_TOWER,
@@ -432,10 +433,11 @@ def build_siglip(directory: Path) -> Path:
             "max_position_embeddings": 64,
             "pad_token_id": tok.pad_token_id,
         },
-        vision_config={**DUAL_TOWER, "image_size": 32, "patch_size": 8},
+        vision_config=vision,
     )
     SiglipModel(config).save_pretrained(directory)
-    image = SiglipImageProcessor(size={"height": 32, "width": 32})
+    side = int(vision.get("image_size", 224))
+    image = SiglipImageProcessor(size={"height": side, "width": side})
     SiglipProcessor(image_processor=image, tokenizer=tok).save_pretrained(directory)
     return directory
 
