@@ -114,13 +114,15 @@ def build_server(service: Service) -> Any:
     @server.tool()
     async def ask(video: str, question: str) -> dict[str, Any]:
         """Answer a question about an indexed video, with timestamped citations."""
+        from longvid.pipeline.ask import AskOptions
         from longvid.pipeline.ask import ask as answer
 
         def work() -> dict[str, Any]:
             memory = service.memory(video)
-            result = answer(
-                service.video(video), question, memory, service.embedder(memory), service.llm()
-            )
+            llm = service.llm()
+            options = AskOptions(agent=not llm.info.details.get("stand_in"))  # as the CLI does
+            result = answer(service.video(video), question, memory, service.embedder(memory), llm,
+                            None, options)  # fmt: skip
             return dict(result.to_dict(service.video(video)))
 
         return await anyio.to_thread.run_sync(failing_as_tool_errors, work)
