@@ -64,13 +64,15 @@ def index(
     from longvid.plan import FrameBudget
 
     paths = expand_videos(videos)
-    models = load_index_models(captioner, asr, ocr, embedder, device, max_frames, visual_embedder)
+    root = store_root(str(store) if store else None)
+    models = load_index_models(
+        captioner, asr, ocr, embedder, device, max_frames, visual_embedder, root
+    )
     options = IndexOptions(
         shots=ShotOptions(detector.value, threshold, min_shot),
         budget=FrameBudget(max_frames=int(setting("max_frames", max_frames))),
         visual_every_s=visual_every,
     )
-    root = store_root(str(store) if store else None)
     batch = Batch()
 
     def run(path: str) -> Any:
@@ -97,17 +99,18 @@ def index(
 
 
 def load_index_models(captioner: str | None, asr: str | None, ocr: str | None, embedder: str | None,
-                      device: str | None, max_frames: int | None, visual: str | None = None) -> Any:  # fmt: skip
+                      device: str | None, max_frames: int | None, visual: str | None = None,
+                      root: Path | None = None) -> Any:  # fmt: skip
     """Load every model an index run needs (once, for all videos)."""
-    from longvid.config import setting
-    from longvid.models.registry import LoadOptions, load
+    from longvid.config import setting, store_root
+    from longvid.models.registry import LoadOptions, load, load_embedder
     from longvid.pipeline.index import IndexModels
 
     options = LoadOptions(
         device=setting("device", device), frame_cap=int(setting("max_frames", max_frames))
     )
     models = IndexModels(
-        embedder=load("embedder", embedder, options),
+        embedder=load_embedder(embedder, options, (root or store_root()) / "models"),
         captioner=load("captioner", captioner, options),
         transcriber=load("asr", asr, options),
         reader=load("ocr", ocr, options),

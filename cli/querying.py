@@ -44,7 +44,7 @@ def open_video_memory(video: str, root: Path, index_first: bool, quiet: bool = T
 
     with Bars(Path(video).name, quiet) as bars:
         index_video(
-            video, load_index_models(None, None, None, None, None, None), root, progress=bars.update
+            video, load_index_models(None, None, None, None, None, None, root=root), root, progress=bars.update
         )
     return open_memory(root, video)
 

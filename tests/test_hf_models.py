@@ -197,7 +197,11 @@ def test_onnx_query_copy_matches_the_sentence_transformer(
     keep_query_copy(full, tmp_path)
     fast = load_query_embedder(spec, tmp_path)
     assert isinstance(fast, OnnxQueryEmbedder) and fast.info.spec == full.info.spec
-    texts = ["When does the ferry leave?", "bread", "a longer sentence about the market square " * 3]
+    texts = [
+        "When does the ferry leave?",
+        "bread",
+        "a longer sentence about the market square " * 3,
+    ]
     assert np.abs(fast.embed(texts) - full.embed(texts)).max() < 1e-4
     assert fast.embed([]).shape == (0, full.dimension)
     (export_folder(tmp_path, spec) / "model.onnx").write_bytes(b"damaged")
@@ -212,4 +216,28 @@ def test_smolvlm_v1_is_refused_with_the_model_to_use_instead(tmp_path: Path) -> 
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "idefics3"}))
     with pytest.raises(ModelUnavailableError, match="SmolVLM v1 / Idefics3") as caught:
         load("captioner", str(tmp_path))
-    assert "SmolVLM2-500M-Video-Instruct" in caught.value.fix and "openai:MODEL@URL" in caught.value.fix
+    assert (
+        "SmolVLM2-500M-Video-Instruct" in caught.value.fix
+        and "openai:MODEL@URL" in caught.value.fix
+    )
+
+
+def test_indexing_uses_the_onnx_copy_once_there_is_one(
+    tiny_model: Callable[[str], Path], tmp_path: Path, cuts_video: Path
+) -> None:
+    from longvid_cli.app import app
+    from typer.testing import CliRunner
+
+    from longvid.models.embed import SentenceEmbedder
+    from longvid.models.onnx_embed import OnnxQueryEmbedder
+    from longvid.models.registry import load_embedder
+
+    spec = str(tiny_model("sentence_transformer"))
+    assert isinstance(load_embedder(spec, LoadOptions(), tmp_path / "models"), SentenceEmbedder)
+    args = ["index", str(cuts_video), "--captioner", "none", "--asr", "none", "--ocr", "none",
+            "--visual-embedder", "none", "--embedder", spec, "--store", str(tmp_path)]  # fmt: skip
+    assert CliRunner().invoke(app, args).exit_code == 0  # exports the copy
+    fast = load_embedder(spec, LoadOptions(), tmp_path / "models")
+    assert isinstance(fast, OnnxQueryEmbedder) and fast.info.spec == str(Path(spec).resolve())
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 0 and "up to date" in again.stdout  # the same memory: same settings

@@ -267,6 +267,22 @@ def load_chat(
     return load("llm", given, options)
 
 
+def load_embedder(given: str | None, options: LoadOptions, cache: Path) -> Embedder:
+    """The embedder channel for indexing: its ONNX copy under ``cache`` when one was exported
+    (the same vectors, without importing torch and sentence-transformers), else the model."""
+    from longvid.models.onnx_embed import export_folder
+
+    text, _ = resolve("embedder", given, options)
+    try:
+        spec = str(parse_spec(text))
+    except SpecError:
+        spec = ""
+    if spec and (export_folder(cache, spec) / "meta.json").is_file():
+        return load_query_embedder(spec, cache)
+    embedder: Embedder = load("embedder", given, options)
+    return embedder
+
+
 def load_query_embedder(spec: str, cache: Path) -> Embedder:
     """The embedder ``spec`` for queries: its ONNX copy under ``cache`` when there is one.
 
