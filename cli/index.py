@@ -31,8 +31,12 @@ def index(
         typer.Option(help="Image–text encoder for frames (SigLIP / CLIP spec, or none)."),
     ] = None,
     visual_every: Annotated[
-        float, typer.Option(min=0.1, help="Seconds between frames in the visual memory.")
-    ] = 2.0,
+        float | None,
+        typer.Option(
+            min=0.1,
+            help="Seconds between frames in the visual memory (default: 2 on CUDA, 8 on CPU).",
+        ),
+    ] = None,
     max_frames: Annotated[
         int | None, typer.Option(min=1, help="Most frames per chunk for the captioner.")
     ] = None,
@@ -71,7 +75,7 @@ def index(
     options = IndexOptions(
         shots=ShotOptions(detector.value, threshold, min_shot),
         budget=FrameBudget(max_frames=int(setting("max_frames", max_frames))),
-        visual_every_s=visual_every,
+        visual_every_s=visual_every or _visual_rate(models.visual),
     )
     batch = Batch()
 
@@ -96,6 +100,12 @@ def index(
         report("note", f"{endpoint['url']}: {endpoint['requests']} requests, {endpoint['failed']} "
                f"failed, {endpoint['requests_per_s']} requests/s while busy")  # fmt: skip
     batch.exit()
+
+
+def _visual_rate(visual: Any) -> float:
+    """One frame every 2 s on a GPU; every 8 s on a CPU, where the encoder is the costly part."""
+    on_gpu = visual is not None and str(visual.info.details.get("device", "cpu")).startswith("cuda")
+    return 2.0 if on_gpu else 8.0
 
 
 def load_index_models(captioner: str | None, asr: str | None, ocr: str | None, embedder: str | None,

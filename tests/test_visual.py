@@ -50,7 +50,8 @@ def indexed(cuts_video: Path, tiny_model: Callable[[str], Path], tmp_path: Path)
     store = tmp_path / "store"
     result = runner.invoke(app, ["index", str(cuts_video), "--captioner", "none", "--asr", "none", "--ocr",
                                  "none", "--embedder", str(tiny_model("sentence_transformer")),
-                                 "--visual-embedder", str(tiny_model("siglip")), "--store", str(store)])  # fmt: skip
+                                 "--visual-embedder", str(tiny_model("siglip")), "--visual-every", "2",
+                                 "--store", str(store)])  # fmt: skip
     assert result.exit_code == 0, result.output
     return store
 
@@ -69,6 +70,17 @@ def test_frame_vectors_are_stored_with_their_times(indexed: Path) -> None:
     assert all(b - a <= 2.0 + 0.55 for a, b in itertools.pairwise(times))  # about one every 2 s
     assert times[-1] < sum(CUT_LENGTHS)
     assert (Path(summary.folder) / "frames.faiss").is_file()
+
+
+def test_the_cpu_default_rate_is_one_frame_every_8_s(
+    cuts_video: Path, tiny_model: Callable[[str], Path], tmp_path: Path
+) -> None:
+    result = runner.invoke(app, ["index", str(cuts_video), "--captioner", "none", "--asr", "none", "--ocr", "none",
+                                 "--embedder", str(tiny_model("sentence_transformer")), "--visual-embedder",
+                                 str(tiny_model("clip")), "--store", str(tmp_path)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    [summary] = memories(tmp_path)
+    assert summary.settings["visual_every_s"] == 8.0
 
 
 def test_search_finds_visual_hits_with_no_captioner(indexed: Path, cuts_video: Path) -> None:
