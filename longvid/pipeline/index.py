@@ -132,7 +132,7 @@ def index_video(
                 if fingerprint(path) != video_id:
                     raise InputError(f"{path} changed while it was being indexed",
                                      "wait until the file is complete, then index it again")  # fmt: skip
-                _complete(memory, duration)
+                _complete(memory)
                 LibraryIndex(root).add(memory)  # search --all finds it without opening it
                 keep_query_copy(models.embedder, root / "models")  # fast queries from now on
             return IndexResult(str(path), video_id, "indexed", memory.chunk_count(),
@@ -190,7 +190,7 @@ def _build(
     return computed, summary.duration
 
 
-def _complete(memory: VideoMemory, duration: float) -> None:
+def _complete(memory: VideoMemory) -> None:
     with memory.transaction():
         memory.set_meta("status", "complete")
         memory.set_meta("updated", time.time())

@@ -44,9 +44,11 @@ def search_memory(
     video = (memory.meta("paths") or ["?"])[-1]
     frames = frame_hits(memory, visual, query, 2 * adaptive_k(memory.chunk_count(), top_k))
     ranked = rank_chunks(memory, embedder, query, top_k, frames)
-    by_text = {i for i, _ in memory.search_vectors(embedder.embed([query])[0], 2 * len(ranked))}
-    by_text |= {i for i, _ in memory.lexical(query_terms(query), 2 * len(ranked))}
     best_frame = {c: t for t, c, _ in reversed(frames)}
+    by_text: set[int] = set()
+    if best_frame:  # only then can a moment be visual: which chunks did the text find too?
+        by_text = {i for i, _ in memory.search_vectors(embedder.embed([query])[0], 2 * len(ranked))}
+        by_text |= {i for i, _ in memory.lexical(query_terms(query), 2 * len(ranked))}
     moments = []
     for chunk, score in ranked:
         if chunk.index in best_frame and chunk.index not in by_text:
