@@ -29,10 +29,12 @@ VIDEO_FAMILIES = (
     "smolvlm",
     "llava_onevision",
 )
-# Processor options some families need (Qwen2/2.5-VL: cap pixels per frame as qwen-vl-utils does).
+# Processor options some families need (Qwen VL: cap pixels per frame as qwen-vl-utils does).
 FAMILY_VIDEO_KWARGS: dict[str, dict[str, Any]] = {
     "qwen2_vl": {"cap_pixels_per_frame": True},
     "qwen2_5_vl": {"cap_pixels_per_frame": True},
+    "qwen3_vl": {"cap_pixels_per_frame": True},
+    "qwen3_vl_moe": {"cap_pixels_per_frame": True},
 }
 # Tokens kept free in the context for the prompt text and the caption.
 _TEXT_RESERVE = 1024
@@ -52,7 +54,7 @@ class HFVideoCaptioner(Captioner):
         max_new_tokens: int = 256,
         trust_remote_code: bool = False,
     ) -> None:
-        from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor
+        from transformers import AutoConfig, AutoModelForImageTextToText
 
         name = spec.name
         config = load_or_explain(
@@ -73,9 +75,7 @@ class HFVideoCaptioner(Captioner):
             )
         self.device = pick_device(device)
         self.processor: Any = load_or_explain(
-            "captioner",
-            name,
-            lambda: AutoProcessor.from_pretrained(name, trust_remote_code=trust_remote_code),
+            "captioner", name, lambda: _load_processor(name, config, trust_remote_code)
         )
         self.processor.tokenizer.padding_side = "left"  # generation appends on the right
         self.model: Any = load_or_explain(
@@ -172,6 +172,27 @@ class HFVideoCaptioner(Captioner):
             return int(self._inputs([request])["input_ids"].shape[1])
 
         return max(1, (tokens(4) - tokens(2)) // 2)
+
+
+def _load_processor(name: str, config: Any, trust_remote_code: bool) -> Any:
+    """The checkpoint's processor, also for snapshots naming a processor class since renamed.
+
+    Qwen2.5-VL's first upload names ``Qwen2_5_VLImageProcessor``, which transformers 5 no longer
+    has; the model type still says which processor to build, so load by that instead.
+    """
+    from transformers import AutoProcessor
+    from transformers.models.auto.processing_auto import PROCESSOR_MAPPING
+
+    try:
+        return AutoProcessor.from_pretrained(name, trust_remote_code=trust_remote_code)
+    except ValueError as error:
+        if (
+            "Unrecognized image processor" not in str(error)
+            or type(config) not in PROCESSOR_MAPPING
+        ):
+            raise
+    processor_class: Any = PROCESSOR_MAPPING[type(config)]
+    return processor_class.from_pretrained(name, config=config)
 
 
 def _shape(request: CaptionRequest) -> tuple[int, ...]:
