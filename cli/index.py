@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 from longvid_cli.output import emit_json
-from longvid_cli.runner import Bars, Batch, expand_videos, report
+from longvid_cli.runner import Bars, Batch, expand_videos, report, report_error
 from longvid_cli.scenes import Detector
 
 Spec = Annotated[
@@ -60,6 +60,17 @@ def index(
         bool, typer.Option("--json", help="One JSON object per video per line.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            help="Index on Ray, one task per video: local (start Ray here), auto (join the "
+            "cluster RAY_ADDRESS names) or a cluster address. The store must be shared.",
+            metavar="ADDRESS",
+        ),
+    ] = None,
+    ray_gpus: Annotated[
+        float, typer.Option(min=0, help="GPUs per video task (1 when a local VLM captions).")
+    ] = 0.0,
 ) -> None:
     """Index videos: shots, chunks, captions, speech and on-screen text, in a searchable memory."""
     from longvid.config import setting, store_root
@@ -69,13 +80,23 @@ def index(
 
     paths = expand_videos(videos)
     root = store_root(str(store) if store else None)
+    shots = ShotOptions(detector.value, threshold, min_shot)
+    budget = FrameBudget(max_frames=int(setting("max_frames", max_frames)))
+    if ray is not None:
+        from longvid.distributed.ray_index import RayPlan
+        from longvid.pipeline.index import ModelChoice
+
+        choice = ModelChoice(captioner, asr, ocr, embedder, visual_embedder, device, max_frames)
+        every = visual_every or (2.0 if ray_gpus else 8.0)
+        options = IndexOptions(shots=shots, budget=budget, visual_every_s=every)
+        plan = RayPlan(address=ray, gpus=ray_gpus)
+        _index_on_ray(paths, choice, options, root, plan, force, wait, as_json, quiet)
+        return
     models = load_index_models(
         captioner, asr, ocr, embedder, device, max_frames, visual_embedder, root
     )
     options = IndexOptions(
-        shots=ShotOptions(detector.value, threshold, min_shot),
-        budget=FrameBudget(max_frames=int(setting("max_frames", max_frames))),
-        visual_every_s=visual_every or _visual_rate(models.visual),
+        shots=shots, budget=budget, visual_every_s=visual_every or _visual_rate(models.visual)
     )
     batch = Batch()
 
@@ -102,6 +123,32 @@ def index(
     batch.exit()
 
 
+def _index_on_ray(paths: list[str], choice: Any, options: Any, root: Path, plan: Any, force: bool,
+                  wait: float | None, as_json: bool, quiet: bool) -> None:  # fmt: skip
+    """One Ray task per video; a bar over videos, then the same lines as a serial run."""
+    import sys
+
+    from tqdm import tqdm
+
+    from longvid.distributed.ray_index import index_on_ray
+
+    batch = Batch()
+    bar = tqdm(total=len(paths), desc="videos", unit=" videos", file=sys.stderr,
+               disable=quiet or not sys.stderr.isatty())  # fmt: skip
+    for outcome in index_on_ray(paths, choice, options, root, plan, force, wait):
+        bar.update(1)
+        if outcome.error is not None:
+            report_error(*outcome.error)
+            batch.failures += 1
+            batch.errors[outcome.video] = " — ".join(outcome.error)
+        if as_json:
+            emit_json(_json(outcome.video, outcome.result, batch.errors.get(outcome.video)))
+        elif outcome.result is not None:
+            typer.echo(_line(outcome.result))
+    bar.close()
+    batch.exit()
+
+
 def _visual_rate(visual: Any) -> float:
     """One frame every 2 s on a GPU; every 8 s on a CPU, where the encoder is the costly part."""
     on_gpu = visual is not None and str(visual.info.details.get("device", "cpu")).startswith("cuda")
@@ -112,27 +159,25 @@ def load_index_models(captioner: str | None, asr: str | None, ocr: str | None, e
                       device: str | None, max_frames: int | None, visual: str | None = None,
                       root: Path | None = None) -> Any:  # fmt: skip
     """Load every model an index run needs (once, for all videos)."""
-    from longvid.config import setting, store_root
-    from longvid.models.registry import LoadOptions, load, load_embedder
-    from longvid.pipeline.index import IndexModels
+    from longvid.config import store_root
+    from longvid.pipeline.index import ModelChoice
+    from longvid.pipeline.index import load_index_models as load_models
 
-    options = LoadOptions(
-        device=setting("device", device), frame_cap=int(setting("max_frames", max_frames))
-    )
-    models = IndexModels(
-        embedder=load_embedder(embedder, options, (root or store_root()) / "models"),
-        captioner=load("captioner", captioner, options),
-        transcriber=load("asr", asr, options),
-        reader=load("ocr", ocr, options),
-        visual=load("visual_embedder", visual, options),
-    )
+    choice = ModelChoice(captioner, asr, ocr, embedder, visual, device, max_frames)
+    models = load_models(choice, root or store_root())
+    _note_captions_off(models, captioner)
+    return models
+
+
+def _note_captions_off(models: Any, captioner: str | None) -> None:
+    from longvid.config import setting
+
     if models.captioner is None and setting("captioner", captioner) == "none":
         report(
             "note",
             "visual captions are off (--captioner none)",
             "indexing speech, subtitles and on-screen text only",
         )
-    return models
 
 
 def _json(path: str, result: Any, error: str | None) -> dict[str, Any]:

@@ -36,6 +36,8 @@ class FakeServer:
         self.delay = delay
         self.in_flight = 0
         self.max_in_flight = 0
+        self.reply_with: Reply | None = None  # replaces the default caption reply when set
+        self.local = threading.local()  # .peer: the (host, port) of the request being answered
         self._lock = threading.Lock()
 
     def reply(self, body: dict[str, Any]) -> tuple[int, Any]:
@@ -47,6 +49,8 @@ class FakeServer:
         try:
             if self.delay:
                 time.sleep(self.delay)
+            if step is None and self.reply_with is not None:
+                return self.reply_with(body)
             return step(body) if step else (200, completion(default_text(body)))
         finally:
             with self._lock:
@@ -68,6 +72,7 @@ def serve(server: FakeServer) -> Iterator[str]:
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length", 0))
             body = json.loads(self.rfile.read(length) or b"{}")
+            server.local.peer = self.client_address
             status, payload = server.reply(body)
             data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
             self.send_response(status)

@@ -52,6 +52,40 @@ class IndexModels:
 
 
 @dataclass(frozen=True)
+class ModelChoice:
+    """Which models an index run uses, as specs (None: the configured default, "none": off).
+
+    Small and picklable, so a distributed worker can load the same models the driver names.
+    """
+
+    captioner: str | None = None
+    asr: str | None = None
+    ocr: str | None = None
+    embedder: str | None = None
+    visual: str | None = None
+    device: str | None = None
+    max_frames: int | None = None
+
+
+def load_index_models(choice: ModelChoice, root: Path) -> IndexModels:
+    """Load every model an index run needs (once, for all videos)."""
+    from longvid.config import setting
+    from longvid.models.registry import LoadOptions, load, load_embedder
+
+    options = LoadOptions(
+        device=setting("device", choice.device),
+        frame_cap=int(setting("max_frames", choice.max_frames)),
+    )
+    return IndexModels(
+        embedder=load_embedder(choice.embedder, options, root / "models"),
+        captioner=load("captioner", choice.captioner, options),
+        transcriber=load("asr", choice.asr, options),
+        reader=load("ocr", choice.ocr, options),
+        visual=load("visual_embedder", choice.visual, options),
+    )
+
+
+@dataclass(frozen=True)
 class IndexOptions:
     """How to cut and sample the video (part of the memory's identity)."""
 

@@ -1,0 +1,1 @@
+"""Running longvid's pipeline on more than one machine (Ray)."""

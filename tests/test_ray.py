@@ -1,0 +1,150 @@
+"""``longvid index --ray local``: one Ray task per video, the same memories as a serial run.
+
+Starts a real local Ray runtime in a subprocess (``-m ray``). The captioner is a local
+OpenAI-compatible fake that answers at once, so the time goes to Ray and the pipeline.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.fake_openai import FakeServer, completion, default_text, serve
+from tests.media import shots_video
+
+pytestmark = pytest.mark.ray
+pytest.importorskip("ray")
+psutil = pytest.importorskip("psutil")
+
+A_ONLY = {"00:00:05.0", "00:00:06.6", "00:00:09.0"}  # chunk starts only a.mp4 has
+SEGMENT = re.compile(r"Video segment \[([\d:.]+)\] to \[([\d:.]+)\]")
+LAYOUTS = {"a.mp4": [2.0, 3.0, 1.6, 2.4, 2.2], "b.mp4": [2.5, 2.2, 3.1], "c.mp4": [1.8, 2.7, 2.3]}
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    folder = tmp_path_factory.mktemp("ray-videos")
+    return [shots_video(folder / name, lengths, audio=True) for name, lengths in LAYOUTS.items()]
+
+
+def index(paths: list[Path | str], store: Path, url: str, embedder: Path, *extra: str) -> Any:
+    """Run ``longvid index`` as a user would, in its own process."""
+    command = [sys.executable, "-m", "longvid_cli", "index", *map(str, paths), "--json", "-q",
+               "--captioner", f"openai:fake@{url}", "--asr", "none", "--ocr", "none",
+               "--embedder", str(embedder), "--visual-embedder", "none", *extra]  # fmt: skip
+    env = {**os.environ, "LONGVID_HOME": str(store), "RAY_ADDRESS": ""}
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+
+
+def memories(store: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Per video (by fingerprint): every chunk's times, frames, caption, speech and vector."""
+    found = {}
+    query = (
+        "SELECT start, end, frame_times, caption, transcript, embedding FROM chunks ORDER BY start"
+    )
+    for database in sorted(store.glob("videos/*/*/memory.sqlite")):
+        with sqlite3.connect(database) as db:
+            rows = [(*r[:-1], np.frombuffer(r[-1], np.float32)) for r in db.execute(query)]
+            found[database.parent.parent.name] = rows
+    return found
+
+
+def assert_same_memories(got: Path, expected: Path) -> None:
+    """Equal texts and times; vectors equal to float precision (a resumed run batches apart)."""
+    a, b = memories(got), memories(expected)
+    assert a.keys() == b.keys() and len(a) == 3
+    for video in a:
+        assert [row[:-1] for row in a[video]] == [row[:-1] for row in b[video]]
+        for x, y in zip(a[video], b[video], strict=True):
+            np.testing.assert_allclose(x[-1], y[-1], atol=1e-5)
+
+
+def segments(server: FakeServer) -> Counter[tuple[str, str]]:
+    return Counter(
+        m.groups() for body in server.requests if (m := SEGMENT.search(default_text(body)))
+    )
+
+
+def test_ray_run_equals_serial_run_and_a_bad_file_fails_alone(
+    videos: list[Path], tmp_path: Path, tiny_model: Callable[[str], Path]
+) -> None:
+    embedder = tiny_model("sentence_transformer")
+    broken = tmp_path / "broken.mp4"
+    broken.write_text("not a video")
+    serial_server, ray_server = FakeServer(), FakeServer()
+    with serve(serial_server) as url:
+        serial = index(videos, tmp_path / "serial", url, embedder)
+    with serve(ray_server) as url:
+        ray = index([videos[0], broken, *videos[1:]], tmp_path / "ray", url, embedder,
+                    "--ray", "local")  # fmt: skip
+    assert serial.returncode == 0, serial.stderr
+    assert ray.returncode == 1, ray.stderr  # one input failed
+    assert f"error: {broken}: not a video file" in ray.stderr
+    lines = [line for line in ray.stdout.splitlines() if line.startswith("{")]
+    statuses = {Path(eval_json(line)["video"]).name: eval_json(line)["status"] for line in lines}
+    assert statuses == {"a.mp4": "indexed", "broken.mp4": "error", "b.mp4": "indexed",
+                        "c.mp4": "indexed"}  # fmt: skip
+    assert_same_memories(tmp_path / "ray", tmp_path / "serial")
+    assert segments(ray_server) == segments(serial_server)  # each chunk captioned once
+
+
+def test_a_killed_worker_is_retried_and_resumes_from_committed_chunks(
+    videos: list[Path], tmp_path: Path, tiny_model: Callable[[str], Path]
+) -> None:
+    """kill -9 the worker process on a caption request of the longest video, mid-video."""
+    embedder = tiny_model("sentence_transformer")
+    store = tmp_path / "ray"
+    committed_at_kill: set[tuple[str, str]] = set()
+    killed: list[int] = []
+
+    def kill_the_requesting_worker(body: dict[str, Any]) -> tuple[int, Any]:
+        from longvid.timeline import hms
+
+        peer = server.local.peer[1]
+        for database in store.glob("videos/*/*/memory.sqlite"):
+            with sqlite3.connect(database) as db:
+                for start, end in db.execute("SELECT start, end FROM chunks"):
+                    committed_at_kill.add((hms(start, 1), hms(end, 1)))
+        for connection in psutil.net_connections(kind="tcp"):
+            if connection.laddr and connection.laddr.port == peer and connection.pid:
+                killed.append(connection.pid)
+                os.kill(connection.pid, signal.SIGKILL)
+        return 500, completion("killed")
+
+    def reply(body: dict[str, Any]) -> tuple[int, Any]:
+        match = SEGMENT.search(default_text(body))
+        if match and match.group(1) in A_ONLY and not killed:
+            return kill_the_requesting_worker(body)
+        return 200, completion(default_text(body))
+
+    server = FakeServer()
+    server.reply_with = reply
+    serial_server = FakeServer()
+    with serve(serial_server) as url:
+        assert index(videos, tmp_path / "serial", url, embedder).returncode == 0
+    with serve(server) as url:
+        run = index(videos, store, url, embedder, "--ray", "local")
+    assert run.returncode == 0, run.stderr
+    assert len(killed) == 1, "the worker was never killed"
+    assert_same_memories(store, tmp_path / "serial")
+    extra = segments(server) - segments(serial_server)  # requests beyond one per chunk
+    assert set(segments(server)) == set(segments(serial_server))
+    assert sum(extra.values()) >= 1  # the chunk in flight when its worker died, asked again
+    assert not set(extra) & committed_at_kill  # nothing committed was captioned again
+
+
+def eval_json(line: str) -> dict[str, Any]:
+    import json
+
+    return dict(json.loads(line))
