@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 from longvid_cli.output import emit_json
-from longvid_cli.runner import Bars, Batch, expand_videos, report, report_error
+from longvid_cli.runner import Bars, Batch, expand_videos, report
 from longvid_cli.scenes import Detector
 
 Spec = Annotated[
@@ -112,10 +112,7 @@ def index(
             )
 
     for path, result in batch.run_all(paths, run):
-        if as_json:
-            emit_json(_json(path, result, batch.errors.get(path)))
-        elif result is not None:
-            typer.echo(_line(result))
+        _print(path, result, batch.errors.get(path), as_json)
     pool = getattr(models.captioner, "pool", None)
     for endpoint in pool.stats() if pool is not None and len(pool.endpoints) > 1 else []:
         report("note", f"{endpoint['url']}: {endpoint['requests']} requests, {endpoint['failed']} "
@@ -138,13 +135,8 @@ def _index_on_ray(paths: list[str], choice: Any, options: Any, root: Path, plan:
     for outcome in index_on_ray(paths, choice, options, root, plan, force, wait):
         bar.update(1)
         if outcome.error is not None:
-            report_error(*outcome.error)
-            batch.failures += 1
-            batch.errors[outcome.video] = " — ".join(outcome.error)
-        if as_json:
-            emit_json(_json(outcome.video, outcome.result, batch.errors.get(outcome.video)))
-        elif outcome.result is not None:
-            typer.echo(_line(outcome.result))
+            batch.fail(outcome.video, *outcome.error)
+        _print(outcome.video, outcome.result, batch.errors.get(outcome.video), as_json)
     bar.close()
     batch.exit()
 
@@ -178,6 +170,14 @@ def _note_captions_off(models: Any, captioner: str | None) -> None:
             "visual captions are off (--captioner none)",
             "indexing speech, subtitles and on-screen text only",
         )
+
+
+def _print(path: str, result: Any, error: str | None, as_json: bool) -> None:
+    """One video's outcome on stdout: its JSON object, or its line when it succeeded."""
+    if as_json:
+        emit_json(_json(path, result, error))
+    elif result is not None:
+        typer.echo(_line(result))
 
 
 def _json(path: str, result: Any, error: str | None) -> dict[str, Any]:

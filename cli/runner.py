@@ -70,12 +70,16 @@ class Batch:
             except LongvidError as exc:
                 if debug_enabled():
                     traceback.print_exc()
-                report_error(exc.what, exc.fix)
-                self.failures += 1
-                self.errors[item] = str(exc)
+                self.fail(item, exc.what, exc.fix)
                 yield item, None
                 continue
             yield item, result
+
+    def fail(self, item: str, what: str, fix: str = "") -> None:
+        """Report one input's failure on its ``error:`` line and count it (the others go on)."""
+        report_error(what, fix)
+        self.failures += 1
+        self.errors[item] = f"{what} — {fix}" if fix else what
 
     def exit(self) -> None:
         """Exit 1 if any input failed."""

@@ -54,9 +54,8 @@ def special_tokens(name: str) -> dict[int, str]:
     """Real token id -> token, from the checkpoint's added tokens."""
     source = real_files(name)
     if (source / "added_tokens.json").exists():
-        added = json.loads((source / "added_tokens.json").read_text())
-        return {int(i): t for t, i in added.items()}
-    decoder = json.loads((source / "tokenizer_config.json").read_text())["added_tokens_decoder"]
+        return {int(i): t for t, i in real_json(name, "added_tokens.json").items()}
+    decoder = real_json(name, "tokenizer_config.json")["added_tokens_decoder"]
     return {int(i): entry["content"] for i, entry in decoder.items()}
 
 
@@ -74,10 +73,10 @@ def build(name: str, directory: Path, preprocessor: str = "preprocessor_config.j
         (directory / "chat_template.json").write_text(json.dumps({"chat_template": CHATML}))
 
     real_ids = special_tokens(name)
-    wiring = real_json(name, "tokenizer_config.json") if name != "llava_onevision" else {}
-    named = {k: wiring[k] for k in ("eos_token", "pad_token", "bos_token") if wiring.get(k)}
-    if name == "llava_onevision":
-        named = {"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"}
+    named = {"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"}  # LLaVA-OV's Qwen2 text model
+    if (source / "tokenizer_config.json").exists():
+        wiring = real_json(name, "tokenizer_config.json")
+        named = {k: wiring[k] for k in ("eos_token", "pad_token", "bos_token") if wiring.get(k)}
     specials = list(dict.fromkeys(t for _, t in sorted(real_ids.items())))
     tok = tiny_tokenizer(specials, vocab_size=len(specials) + 300, **named)
     tok.save_pretrained(directory)

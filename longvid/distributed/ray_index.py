@@ -77,11 +77,11 @@ def connect(address: str) -> None:
     ray = _ray()
     if ray.is_initialized():
         return
-    quiet = {"include_dashboard": False, "logging_level": logging.WARNING, "log_to_driver": False}
+    quiet = {"logging_level": logging.WARNING, "log_to_driver": False}
     if address == "local":
-        ray.init(**quiet)  # sized to this machine
+        ray.init(include_dashboard=False, **quiet)  # sized to this machine
     else:
-        ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
+        ray.init(address=address, **quiet)
 
 
 def _ray() -> Any:
