@@ -133,3 +133,15 @@ def test_models_check_fails_on_a_bad_explicit_spec() -> None:
                                  "--ocr", "none", "--llm", "none", "--embedder", "none"])  # fmt: skip
     assert result.exit_code == 1
     assert "error: captioner: model directory not found: ./nowhere" in result.stderr
+
+
+def test_ray_without_ray_installed_says_what_to_install(
+    cuts_video: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
+    result = runner.invoke(app, ["index", str(cuts_video), "--ray", "local"])
+    assert result.exit_code == 1
+    assert (
+        "error: the package 'ray' is not installed — install it with: pip install 'longvid[ray]'"
+        in result.output
+    )

@@ -88,9 +88,7 @@ def _ray() -> Any:
     try:
         import ray
     except ImportError:
-        raise MissingDependencyError(
-            "--ray needs Ray, which is not installed", "pip install 'longvid[ray]'"
-        ) from None
+        raise MissingDependencyError("ray", "ray") from None
     return ray
 
 
