@@ -71,6 +71,15 @@ def index(
     ray_gpus: Annotated[
         float, typer.Option(min=0, help="GPUs per video task (1 when a local VLM captions).")
     ] = 0.0,
+    ray_split: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="With --ray: cut videos longer than this many seconds into parts of this "
+            "length (at keyframes), indexed in parallel into one memory; 0: never.",
+            metavar="SECONDS",
+        ),
+    ] = 7200.0,
 ) -> None:
     """Index videos: shots, chunks, captions, speech and on-screen text, in a searchable memory."""
     from longvid.config import setting, store_root
@@ -89,7 +98,7 @@ def index(
         choice = ModelChoice(captioner, asr, ocr, embedder, visual_embedder, device, max_frames)
         every = visual_every or (2.0 if ray_gpus else 8.0)
         options = IndexOptions(shots=shots, budget=budget, visual_every_s=every)
-        plan = RayPlan(address=ray, gpus=ray_gpus)
+        plan = RayPlan(address=ray, gpus=ray_gpus, part_s=ray_split or None)
         _index_on_ray(paths, choice, options, root, plan, force, wait, as_json, quiet)
         return
     models = load_index_models(

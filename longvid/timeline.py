@@ -1,4 +1,4 @@
-"""Time on the video's clock: formatting and timed text (subtitles, transcript lines, OCR)."""
+"""Time on the video's clock: formatting, time ranges and timed text (subtitles, transcript, OCR)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,18 @@ class TimedText:
     start: float
     end: float
     text: str
+
+
+@dataclass(frozen=True)
+class Span:
+    """A time range of a video: ``start`` inclusive, ``end`` exclusive (None: to the video's end)."""
+
+    start: float = 0.0
+    end: float | None = None
+
+    def holds(self, start: float, end: float) -> bool:
+        """True when ``start``..``end`` overlaps this range."""
+        return end > self.start and (self.end is None or start < self.end)
 
 
 def hms(seconds: float, decimals: int = 0) -> str:

@@ -161,7 +161,7 @@ def test_a_video_replaced_while_indexed_is_not_marked_complete(
 ) -> None:  # type: ignore[no-untyped-def]
     from longvid.pipeline import index as pipeline
 
-    build = pipeline._build
+    build = pipeline.build_memory
 
     def then_replace(path, *args):  # type: ignore[no-untyped-def]
         done = build(path, *args)
@@ -169,7 +169,7 @@ def test_a_video_replaced_while_indexed_is_not_marked_complete(
             handle.write(b"\0" * 4096)
         return done
 
-    monkeypatch.setattr(pipeline, "_build", then_replace)
+    monkeypatch.setattr(pipeline, "build_memory", then_replace)
     result = cli("index", str(video))
     assert result.exit_code == 1 and "changed while it was being indexed" in result.stderr
     assert [m.status for m in memories(tmp_path / "store")] == ["indexing"]

@@ -3,8 +3,10 @@
 Each task runs the ordinary ``index_video`` (decode, shots, speech, text, frames, captions) and
 commits chunk by chunk, so a worker killed mid-video loses only its chunk in flight: Ray reruns
 the task (``max_retries``) and the store's resume rules pick up from the committed chunks. A
-video that fails for a reason of its own (not a video, damaged) is reported, not retried, and
-the others go on. The store must be on storage every worker sees, with working file locks.
+video longer than ``RayPlan.part_s`` is cut at keyframes into parts, one task each, merged by a
+last task. A video that fails for a reason of its own (not a video, damaged) is reported, not
+retried, and the others go on. The store must be on storage every worker sees, with working
+file locks.
 """
 
 from __future__ import annotations
@@ -16,7 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from longvid.errors import LongvidError, MissingDependencyError
-from longvid.pipeline.index import IndexModels, IndexOptions, IndexResult, ModelChoice
+from longvid.pipeline.index import (
+    IndexModels,
+    IndexOptions,
+    IndexResult,
+    ModelChoice,
+    load_index_models,
+)
 
 
 @dataclass(frozen=True)
@@ -27,6 +35,7 @@ class RayPlan:
     max_retries: int = 3  # reruns of a task whose worker died
     cpus: float = 1.0
     gpus: float = 0.0  # 1 when a local video LLM captions inside the task
+    part_s: float | None = 7200.0  # longer videos are cut into parts this long (None: never)
 
 
 @dataclass
@@ -47,29 +56,57 @@ def index_on_ray(
     force: bool = False,
     wait_s: float | None = None,
 ) -> Iterator[Outcome]:
-    """Index ``videos`` as Ray tasks; yield each outcome as soon as its task ends."""
+    """Index ``videos`` as Ray tasks; yield each outcome as soon as its video is done.
+
+    A video longer than ``plan.part_s`` becomes one task per part (cut at keyframes), and one
+    last task that merges them into its memory.
+    """
     ray = _ray()
     connect(plan.address)
-    task = ray.remote(_index_task).options(
+    task = ray.remote(_task).options(
         num_cpus=plan.cpus,
         num_gpus=plan.gpus,
         max_retries=plan.max_retries,
         retry_exceptions=False,  # a video's own failure would fail again: report it instead
     )
-    pending = {
-        task.remote(video, choice, options, str(root), force, wait_s): video for video in videos
+    shared = (choice, options, str(root), wait_s)
+    pending: dict[Any, tuple[str, str]] = {  # task -> (video as given, step)
+        task.remote("start", video, shared, (force, plan.part_s)): (video, "start") for video in videos
     }
+    parts_left: dict[str, int] = {}
+    failed: dict[str, tuple[str, str]] = {}
+    local: dict[str, str] = {}  # video as given -> the file the workers read (a URL downloaded)
     while pending:
         done, _ = ray.wait(list(pending), num_returns=1)
-        video = pending.pop(done[0])
-        try:
-            status, payload = ray.get(done[0])
-        except ray.exceptions.RayError as exc:  # worker died more than max_retries times, …
-            reason = str(exc).strip().splitlines()[0][:200]
-            fix = "its committed chunks are kept: rerun to resume"
-            yield Outcome(video, None, (f"{video}: the Ray task failed ({reason})", fix))
+        video, step = pending.pop(done[0])
+        status, payload = _result(ray, done[0], video)
+        if step == "start" and status == "parts":
+            local[video], spans = payload
+            parts_left[video] = len(spans)
+            for number, span in spans.items():
+                pending[task.remote("part", local[video], shared, (number, span))] = (video, "part")
             continue
+        if step == "part":
+            if status == "error":
+                failed.setdefault(video, payload)
+            parts_left[video] -= 1
+            if parts_left[video]:
+                continue
+            if video not in failed:  # every part is in: merge them
+                pending[task.remote("finish", local[video], shared, None)] = (video, "finish")
+                continue
+            status, payload = "error", failed[video]
         yield Outcome(video, payload, None) if status == "ok" else Outcome(video, None, payload)
+
+
+def _result(ray: Any, ref: Any, video: str) -> tuple[str, Any]:
+    """A task's (status, payload); a task Ray gave up on is an error with a resume hint."""
+    try:
+        return tuple(ray.get(ref))
+    except ray.exceptions.RayError as exc:  # worker died more than max_retries times, …
+        reason = str(exc).strip().splitlines()[0][:200]
+        fix = "its committed chunks are kept: rerun to resume"
+        return "error", (f"{video}: the Ray task failed ({reason})", fix)
 
 
 def connect(address: str) -> None:
@@ -95,24 +132,32 @@ def _ray() -> Any:
 _loaded: dict[tuple[ModelChoice, str], IndexModels] = {}  # per worker process: load once
 
 
-def _index_task(
-    video: str,
-    choice: ModelChoice,
-    options: IndexOptions,
-    root: str,
-    force: bool,
-    wait_s: float | None,
-) -> tuple[str, Any]:
-    """Runs on a worker: ("ok", IndexResult) or ("error", (what, fix))."""
-    from longvid.pipeline.index import index_video, load_index_models
+def _task(step: str, video: str, shared: tuple[Any, ...], extra: Any) -> tuple[str, Any]:
+    """Runs on a worker. ``start``: index the video, or cut it into parts ("parts", (file,
+    {number: span})); ``part``: index one part; ``finish``: merge the parts. A video's own
+    failure comes back as ("error", (what, fix)); success as ("ok", IndexResult or chunks)."""
+    from longvid.pipeline.index import index_video, index_video_part, split_video
     from longvid.pipeline.sources import local_video
 
+    choice, options, root, wait_s = shared
     store = Path(root)
     try:
         key = (choice, root)
         if key not in _loaded:
             _loaded[key] = load_index_models(choice, store)
-        local = local_video(video, store)
-        return "ok", index_video(local, _loaded[key], store, options, force=force, wait_s=wait_s)
+        models = _loaded[key]
+        if step == "part":
+            number, span = extra
+            return "ok", index_video_part(video, models, store, options, number, span, wait_s)
+        if step == "finish":
+            return "ok", index_video(video, models, store, options, wait_s=wait_s)
+        force, part_s = extra
+        local = str(local_video(video, store))
+        if part_s:
+            spans = split_video(local, models, store, options, part_s, force, wait_s)
+            if spans:
+                return "parts", (local, spans)
+            force = False  # split_video has done it
+        return "ok", index_video(local, models, store, options, force=force, wait_s=wait_s)
     except LongvidError as exc:
         return "error", (exc.what, exc.fix)

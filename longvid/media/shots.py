@@ -16,6 +16,7 @@ from longvid.errors import CorruptVideoError, InputError
 from longvid.media.frames import Frame, FrameBuffer
 from longvid.media.opening import REMUX_HINT, open_video
 from longvid.media.probe import VideoInfo, probe
+from longvid.timeline import Span
 
 Progress = Callable[[float, float], None]
 """Called with (seconds decoded, total seconds) as the scan advances."""
@@ -92,6 +93,9 @@ class ShotScan:
     With a ``FrameBuffer``, each shot comes with the frames kept during the same pass, so
     captioning never decodes the file again. After iteration, ``duration`` and
     ``frames_decoded`` hold what decoding found (truer than the container's header).
+
+    With a ``span`` (starting at a keyframe), only that time range is decoded: its first shot
+    starts at the span's start and its last shot is closed at the span's end.
     """
 
     def __init__(
@@ -101,8 +105,10 @@ class ShotScan:
         frames: FrameBuffer | None = None,
         progress: Progress | None = None,
         info: VideoInfo | None = None,
+        span: Span | None = None,
     ) -> None:
         self.path = str(path)
+        self.span = span or Span()
         self.options = options or ShotOptions()
         self.info: VideoInfo = info or probe(path)
         self.buffer = frames
@@ -115,7 +121,7 @@ class ShotScan:
 
         detector = make_detector(self.options)
         fps = Fraction(self.info.fps).limit_denominator(1001)
-        start = 0.0
+        start = self.span.start
         index = 0
         for cuts in self._detect(detector, FrameTimecode, Timecode, fps):
             for cut in cuts:
@@ -124,7 +130,7 @@ class ShotScan:
                 yield Shot(index, start, cut), self._frames_before(cut)
                 index, start = index + 1, cut
         self._check_complete()
-        end = max(round(self.duration, 3), start)
+        end = max(round(self.duration if self.span.end is None else self.span.end, 3), start)
         yield Shot(index, start, end), self._frames_before(float("inf"))
 
     def _detect(
@@ -156,6 +162,9 @@ class ShotScan:
             stream: Any = container.streams.video[0]
             stream.thread_type = "AUTO"
             first_pts: int | None = stream.start_time  # time zero, as frames.py and players use
+            if self.span.start > 0:
+                origin = first_pts or 0
+                container.seek(origin + round(self.span.start / stream.time_base), stream=stream)
             for packet in container.demux(stream):
                 try:
                     decoded = packet.decode()
@@ -171,11 +180,19 @@ class ShotScan:
                     first_pts = pts if first_pts is None else first_pts
                     ticks = max(pts - first_pts, 0)
                     time = float(ticks * frame.time_base)
+                    if time < self.span.start - 1e-6:  # before the range (a seek lands early)
+                        continue
+                    if self.span.end is not None and time >= self.span.end - 1e-6:
+                        self._finish_progress()
+                        return
                     self.frames_decoded += 1
                     self.duration = max(self.duration, time + _frame_length(frame, step))
                     if self.progress and self.frames_decoded % 50 == 0:
                         self.progress(time, self.info.duration)
                     yield frame, time, ticks
+        self._finish_progress()
+
+    def _finish_progress(self) -> None:
         if self.progress:
             self.progress(self.duration, self.info.duration)
 
@@ -183,7 +200,7 @@ class ShotScan:
         return self.buffer.take_until(time) if self.buffer is not None else []
 
     def _check_complete(self) -> None:
-        expected = self.info.duration
+        expected = self.info.duration if self.span.end is None else self.span.end
         if self.frames_decoded == 0:
             raise CorruptVideoError(f"{self.path}: no decodable video frames", REMUX_HINT)
         if expected - self.duration > max(1.0, expected * _TRUNCATION_SLACK):

@@ -51,9 +51,15 @@ def video_lock(
     root: Path, fingerprint: str, wait_s: float | None, on_wait: Any = None
 ) -> Iterator[None]:
     """Hold the video's lock; wait up to ``wait_s`` seconds (None: forever) if another holds it."""
+    with folder_lock(video_folder(root, fingerprint), wait_s, on_wait):
+        yield
+
+
+@contextmanager
+def folder_lock(folder: Path, wait_s: float | None, on_wait: Any = None) -> Iterator[None]:
+    """Hold ``folder``'s lock file (one writer: a video, or one part of a long video)."""
     from filelock import FileLock, Timeout
 
-    folder = video_folder(root, fingerprint)
     folder.mkdir(parents=True, exist_ok=True)
     lock = FileLock(folder / ".lock")
     try:

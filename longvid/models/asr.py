@@ -12,6 +12,7 @@ from longvid.media.audio import SAMPLE_RATE, iter_audio
 from longvid.models.base import ModelInfo, TimedText, Transcriber
 from longvid.models.hf_common import load_or_explain, pick_device, pick_dtype
 from longvid.models.specs import ModelSpec
+from longvid.timeline import Span
 
 
 class WhisperTransformers(Transcriber):
@@ -88,11 +89,15 @@ def is_ctranslate2_dir(path: str) -> bool:
 
 
 def transcribe_video(
-    path: str | os.PathLike[str], transcriber: Transcriber, window_s: float = 600.0
+    path: str | os.PathLike[str],
+    transcriber: Transcriber,
+    window_s: float = 600.0,
+    span: Span | None = None,
 ) -> list[TimedText]:
-    """Transcribe a video's first audio stream window by window (bounded memory), timed on its clock."""
+    """Transcribe a video's first audio stream (or one time range of it) window by window
+    (bounded memory), timed on its clock."""
     lines: list[TimedText] = []
-    for offset, samples in iter_audio(path, window_s=window_s):
+    for offset, samples in iter_audio(path, window_s=window_s, span=span):
         lines += [
             TimedText(round(t.start + offset, 3), round(t.end + offset, 3), t.text)
             for t in transcriber.transcribe(samples)

@@ -15,6 +15,7 @@ from longvid.media.frames import Frame, FrameBuffer, nearest_frames
 from longvid.media.probe import VideoInfo
 from longvid.media.shots import Progress, Shot, ShotOptions, ShotScan
 from longvid.plan import Chunk, ChunkPlanner, FrameBudget
+from longvid.timeline import Span
 
 
 @dataclass
@@ -47,8 +48,10 @@ def chunk_jobs(
     progress: Progress | None = None,
     info: VideoInfo | None = None,
     visual_every_s: float | None = None,
+    span: Span | None = None,
 ) -> Iterator[ChunkJob | ScanSummary]:
-    """Decode once; yield each chunk's job as soon as its shots have closed, then a ScanSummary.
+    """Decode once (the whole video, or one ``span``); yield each chunk's job as soon as its
+    shots have closed, then a ScanSummary.
 
     With ``visual_every_s``, each job also carries frames for the visual memory: one every that
     many seconds, and the first of every shot (so short shots are never missed).
@@ -58,7 +61,7 @@ def chunk_jobs(
         if need_frames
         else None
     )
-    scan = ShotScan(path, options, frames=buffer, progress=progress, info=info)
+    scan = ShotScan(path, options, frames=buffer, progress=progress, info=info, span=span)
     planner = ChunkPlanner(budget)
     waiting: list[Frame] = []  # frames of shots whose chunks are not planned yet
     summary = ScanSummary()
