@@ -99,6 +99,28 @@ def test_search_finds_visual_hits_with_no_captioner(indexed: Path, cuts_video: P
     assert json.loads(everywhere.stdout.splitlines()[0])["source"] == "visual"
 
 
+def test_search_all_finds_frames_through_the_library_index(indexed: Path) -> None:
+    import os
+
+    from longvid.memory.library_index import LibraryIndex
+
+    def search_all() -> list[dict]:  # type: ignore[type-arg]
+        found = runner.invoke(app, ["search", "--all", "red car", "--json", "--store", str(indexed)])
+        assert found.exit_code == 0, found.output
+        return [json.loads(line) for line in found.stdout.splitlines()]
+
+    library = LibraryIndex(indexed)
+    assert library.fresh() and library.specs(frames=True)  # joined at completion, frames too
+    through_library = search_all()
+    frames = next(indexed.glob("videos/*/*/frames.faiss"))
+    os.utime(frames, (frames.stat().st_atime, frames.stat().st_mtime + 10))
+    assert not library.fresh()
+    merged = search_all()  # each memory in turn
+    assert through_library[0]["source"] == merged[0]["source"] == "visual"
+    assert through_library[0]["start"] == merged[0]["start"]
+    assert through_library[0]["text"].startswith("frame at ")
+
+
 def test_a_memory_without_frame_vectors_still_answers(
     facts_video: Path, tiny_model: Callable[[str], Path], tmp_path: Path
 ) -> None:

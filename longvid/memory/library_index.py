@@ -2,10 +2,12 @@
 tens of thousands of videos instead of opening each memory in turn.
 
 Layout: ``STORE/library/entries.sqlite`` (what each vector is: memory, chunk, span, video, a
-snippet) and ``STORE/library/<embedder key>.faiss`` (vectors only compare within one embedder).
-A memory joins when it completes (``add``); ``rebuild`` starts over. The index is fresh when
-every memory's ``index.faiss`` (written once, at completion) is a member with the same mtime:
-a glob and some stats, no database opened. Exact search up to 100,000 vectors, IVF beyond.
+snippet; which chunk and time each frame vector is), ``STORE/library/<embedder key>.faiss``
+(chunk text vectors, which only compare within one embedder) and ``frames-<encoder key>.faiss``
+(frame vectors of one image–text encoder). A memory joins when it completes (``add``);
+``rebuild`` starts over. The index is fresh when every memory's ``index.faiss`` and
+``frames.faiss`` (written once, at completion) are members with the same mtimes: a glob and
+some stats, no database opened. Exact search up to 100,000 vectors, IVF beyond.
 """
 
 from __future__ import annotations
@@ -32,6 +34,13 @@ CREATE TABLE IF NOT EXISTS entries (
     start REAL NOT NULL, end REAL NOT NULL, video TEXT NOT NULL, text TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS entries_folder ON entries (folder);
+CREATE TABLE IF NOT EXISTS frame_members (
+    folder TEXT PRIMARY KEY, stamp REAL NOT NULL, key TEXT NOT NULL, spec TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS frames (
+    id INTEGER PRIMARY KEY, folder TEXT NOT NULL, entry INTEGER NOT NULL, time REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS frames_folder ON frames (folder);
 CREATE VIRTUAL TABLE IF NOT EXISTS entries_fts USING fts5(
     text, content='entries', content_rowid='id', tokenize='porter unicode61'
 );
@@ -69,43 +78,56 @@ class LibraryIndex:
                 db.close()
 
     def add(self, memory: VideoMemory) -> int:
-        """Put a complete memory's chunk vectors in (replacing its earlier ones). Returns how many."""
+        """Put a complete memory's chunk vectors (and frame vectors) in, replacing its earlier
+        ones. Returns how many chunk vectors."""
         stamp = _stamp(memory.folder)
-        if stamp is None:
-            return 0
-        spec = str(memory.meta("settings")["embedder"])
+        if stamp is None and _stamp(memory.folder, "frames.faiss") is None:
+            return 0  # nothing to search by
+        settings = memory.meta("settings")
+        spec = str(settings["embedder"])
         key = embedder_key(spec)
         video = str((memory.meta("paths") or ["?"])[-1])
-        rows = memory.db.execute(
-            "SELECT idx, start, end, text, embedding FROM chunks WHERE embedding IS NOT NULL"
-        ).fetchall()
+        folder = str(memory.folder)
+        rows = memory.db.execute("SELECT idx, start, end, text, embedding FROM chunks").fetchall()
         with self._db() as db:
-            old = [
-                i
-                for (i,) in db.execute(
-                    "SELECT id FROM entries WHERE folder = ?", (str(memory.folder),)
-                )
-            ]
-            db.execute("DELETE FROM entries WHERE folder = ?", (str(memory.folder),))
-            ids = []
+            old = [i for (i,) in db.execute("SELECT id FROM entries WHERE folder = ?", (folder,))]
+            db.execute("DELETE FROM entries WHERE folder = ?", (folder,))
+            entry = {}  # chunk -> entry id (every chunk: a frame may find one with no text)
             for idx, start, end, text, _ in rows:
                 cursor = db.execute(
                     "INSERT INTO entries (folder, key, chunk, start, end, video, text) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        str(memory.folder),
-                        key,
-                        idx,
-                        start,
-                        end,
-                        video,
-                        " ".join(text.split())[:_SNIPPET],
-                    ),
+                    (folder, key, idx, start, end, video, " ".join(text.split())[:_SNIPPET]),
                 )
-                ids.append(int(cursor.lastrowid or 0))
-            db.execute("INSERT OR REPLACE INTO members VALUES (?, ?, ?, ?)",
-                       (str(memory.folder), stamp, key, spec))  # fmt: skip
-            self._update_vectors(key, old, ids, [blob for *_, blob in rows])
-        return len(ids)
+                entry[idx] = int(cursor.lastrowid or 0)
+            db.execute("DELETE FROM members WHERE folder = ?", (folder,))
+            if stamp is not None:
+                db.execute("INSERT INTO members VALUES (?, ?, ?, ?)", (folder, stamp, key, spec))
+            vectors = [(entry[idx], blob) for idx, *_, blob in rows if blob is not None]
+            self._update_vectors(key, old, vectors)
+            self._add_frames(db, memory, settings.get("visual_embedder"), entry)
+        return len(vectors)
+
+    def _add_frames(
+        self, db: sqlite3.Connection, memory: VideoMemory, spec: str | None, entry: dict[int, int]
+    ) -> None:
+        folder = str(memory.folder)
+        old = [i for (i,) in db.execute("SELECT id FROM frames WHERE folder = ?", (folder,))]
+        db.execute("DELETE FROM frames WHERE folder = ?", (folder,))
+        stamp = _stamp(memory.folder, "frames.faiss")
+        if spec is None or stamp is None:
+            db.execute("DELETE FROM frame_members WHERE folder = ?", (folder,))
+            return
+        key = "frames-" + embedder_key(spec)
+        vectors = []
+        for chunk, time, blob in memory.db.execute(
+            "SELECT chunk, time, embedding FROM frame_vectors ORDER BY id"
+        ):
+            cursor = db.execute("INSERT INTO frames (folder, entry, time) VALUES (?, ?, ?)",
+                                (folder, entry[chunk], time))  # fmt: skip
+            vectors.append((int(cursor.lastrowid or 0), blob))
+        db.execute("INSERT OR REPLACE INTO frame_members VALUES (?, ?, ?, ?)",
+                   (folder, stamp, key, spec))  # fmt: skip
+        self._update_vectors(key, old, vectors)
 
     def rebuild(self) -> int:
         """Start over from every complete memory in the store. Returns the vectors indexed."""
@@ -135,22 +157,44 @@ class LibraryIndex:
         if not (self.folder / "entries.sqlite").is_file():
             return False
         with self._db() as db:
-            members = dict(db.execute("SELECT folder, stamp FROM members"))
-        on_disk = {
-            str(p.parent): p.stat().st_mtime for p in self.root.glob("videos/*/*/index.faiss")
-        }
-        return all(members.get(folder) == stamp for folder, stamp in on_disk.items())
+            members = {
+                name: dict(db.execute(f"SELECT folder, stamp FROM {table}"))
+                for name, table in (("index", "members"), ("frames", "frame_members"))
+            }
+        return all(
+            members[name].get(str(p.parent)) == p.stat().st_mtime
+            for name in members
+            for p in self.root.glob(f"videos/*/*/{name}.faiss")
+        )
 
-    def specs(self) -> list[str]:
-        """The embedders the library's memories were built with."""
+    def specs(self, frames: bool = False) -> list[str]:
+        """The embedders the library's memories were built with (or their image–text encoders)."""
+        table = "frame_members" if frames else "members"
         with self._db() as db:
-            return [spec for (spec,) in db.execute("SELECT DISTINCT spec FROM members")]
+            return [spec for (spec,) in db.execute(f"SELECT DISTINCT spec FROM {table}")]
 
     def nearest(self, spec: str, vector: Any, limit: int) -> list[tuple[int, float]]:
         """Entry ids nearest to a unit vector of embedder ``spec``, with cosine scores."""
+        return self._nearest(embedder_key(spec), vector, limit)
+
+    def nearest_frames(
+        self, spec: str, vector: Any, limit: int
+    ) -> list[tuple[int, float, float]]:
+        """Frames nearest to a unit text vector of image–text encoder ``spec``: (entry id of the
+        frame's chunk, frame time, cosine score), best first."""
+        hits = self._nearest("frames-" + embedder_key(spec), vector, limit)
+        if not hits:
+            return []
+        with self._db() as db:
+            where = {i: (entry, time) for i, entry, time in db.execute(
+                f"SELECT id, entry, time FROM frames WHERE id IN ({','.join('?' * len(hits))})",
+                [i for i, _ in hits])}  # fmt: skip
+        return [(*where[i], score) for i, score in hits if i in where]
+
+    def _nearest(self, key: str, vector: Any, limit: int) -> list[tuple[int, float]]:
         import faiss
 
-        path = self.folder / f"{embedder_key(spec)}.faiss"
+        path = self.folder / f"{key}.faiss"
         if not path.is_file():
             return []
         index = faiss.read_index(str(path))
@@ -183,7 +227,7 @@ class LibraryIndex:
             )
             return {r[0]: {"video": r[1], "start": r[2], "end": r[3], "text": r[4]} for r in rows}
 
-    def _update_vectors(self, key: str, old: list[int], ids: list[int], blobs: list[bytes]) -> None:
+    def _update_vectors(self, key: str, old: list[int], vectors: list[tuple[int, bytes]]) -> None:
         import faiss
         import numpy as np
 
@@ -194,11 +238,11 @@ class LibraryIndex:
             index = faiss.read_index(str(path)) if path.is_file() else None
         if index is not None and old:
             index.remove_ids(faiss.IDSelectorBatch(np.asarray(old, dtype=np.int64)))
-        if blobs:
-            matrix = np.vstack([np.frombuffer(b, dtype=np.float32) for b in blobs])
+        if vectors:
+            matrix = np.vstack([np.frombuffer(blob, dtype=np.float32) for _, blob in vectors])
             if index is None:
                 index = faiss.IndexIDMap2(faiss.IndexFlatIP(matrix.shape[1]))
-            index.add_with_ids(matrix, np.asarray(ids, dtype=np.int64))
+            index.add_with_ids(matrix, np.asarray([i for i, _ in vectors], dtype=np.int64))
         if index is None:
             return
         if self._held is not None:
@@ -244,6 +288,6 @@ def _ivf(index: Any) -> Any:
         return None
 
 
-def _stamp(folder: Path) -> float | None:
-    path = folder / "index.faiss"
+def _stamp(folder: Path, name: str = "index.faiss") -> float | None:
+    path = folder / name
     return path.stat().st_mtime if path.is_file() else None

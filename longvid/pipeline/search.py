@@ -69,12 +69,11 @@ def search_library(
 ) -> list[Moment]:
     """The best moments across every complete memory in the store (newest memory per video).
 
-    Through the library index when it is fresh (and no memory has frame vectors, which it does
-    not hold yet); else by searching each memory in turn.
+    Through the library index when it is fresh; else by searching each memory in turn.
     """
     library = LibraryIndex(root)
-    if not any(root.glob("videos/*/*/frames.faiss")) and library.fresh():
-        return library_moments(library, query, top_k, embedder_for)
+    if library.fresh():
+        return library_moments(library, query, top_k, embedder_for, visual_for)
     newest: dict[str, str] = {}
     for summary in memories(root):
         if summary.status == "complete":
@@ -92,15 +91,44 @@ def search_library(
 
 
 def library_moments(
-    library: LibraryIndex, query: str, top_k: int, embedder_for: Callable[[str], Embedder]
+    library: LibraryIndex,
+    query: str,
+    top_k: int,
+    embedder_for: Callable[[str], Embedder],
+    visual_for: Callable[[str | None], VisualEmbedder | None] = lambda spec: None,
 ) -> list[Moment]:
-    """The library index's best chunks: vectors per embedder and full text, fused by rank."""
-    rankings = [library.nearest(spec, embedder_for(spec).embed([query])[0], 2 * top_k)
-                for spec in library.specs()]  # fmt: skip
-    rankings.append(library.lexical(query_terms(query), 2 * top_k))
-    fused = sorted(fuse(rankings).items(), key=lambda item: -item[1])[:top_k]
+    """The library index's best chunks: text vectors per embedder, full text and frame vectors
+    per image–text encoder, fused by rank. A chunk found only by how a frame looks is a visual
+    moment at that frame's time, as in ``search_memory``."""
+    texts = [library.nearest(spec, embedder_for(spec).embed([query])[0], 2 * top_k)
+             for spec in library.specs()]  # fmt: skip
+    texts.append(library.lexical(query_terms(query), 2 * top_k))
+    frames = []
+    for spec in library.specs(frames=True):
+        visual = visual_for(spec)
+        if visual is not None:
+            frames.append(library.nearest_frames(spec, visual.embed_texts([query])[0], 2 * top_k))
+    best_frame: dict[int, float] = {}  # entry -> its best frame's time
+    by_frame = []  # per encoder: entries ranked by their best frame
+    for hits in frames:
+        ranking: dict[int, tuple[int, float]] = {}
+        for entry, t, score in hits:
+            ranking.setdefault(entry, (entry, score))
+            best_frame.setdefault(entry, t)
+        by_frame.append(list(ranking.values()))
+    fused = sorted(fuse(texts + by_frame).items(), key=lambda item: -item[1])[:top_k]
     entries = library.entries([i for i, _ in fused])
-    best = 2.0 / (60 + 1)
-    return [
-        Moment(**entries[i], score=round(score / best, 4)) for i, score in fused if i in entries
-    ]
+    by_text = {i for ranking in texts for i, _ in ranking}
+    best = (len(texts) + len(frames)) / (60 + 1) if texts or frames else 1.0
+    moments = []
+    for i, score in fused:
+        if i not in entries:
+            continue
+        found = entries[i]
+        if i in best_frame and i not in by_text:
+            t = best_frame[i]
+            text = f"frame at {hms(t)} looks like the query; {found['text']}".strip("; ")
+            moments.append(Moment(found["video"], t, t, round(score / best, 4), text, "visual"))
+        else:
+            moments.append(Moment(**found, score=round(score / best, 4)))
+    return moments
