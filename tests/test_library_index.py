@@ -4,7 +4,6 @@ the same answers as searching each memory, IVF when large."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -50,8 +49,8 @@ def test_search_all_uses_the_library_and_agrees_with_the_merge(store: Path) -> N
         m["video"] for m in through_library
     } and through_library
     assert through_library[0]["start"] <= 25.0 < through_library[0]["end"]
-    index = next(store.glob("videos/*/*/index.faiss"))
-    os.utime(index, (index.stat().st_atime, index.stat().st_mtime + 10))  # a memory rewritten since
+    memory = next(store.glob("videos/*/*/index.faiss")).parent
+    library.mark_changed(memory)  # a memory completing, or a process that died as it did
     assert not library.fresh()
     merged = search_all(store, "Okafor engine")  # the per-video merge, still right
     assert [(m["start"], m["end"]) for m in merged[:2]] == [
@@ -71,3 +70,30 @@ def test_a_large_library_becomes_ivf(store: Path, monkeypatch: pytest.MonkeyPatc
     [path] = (store / "library").glob("*.faiss")
     assert library_index._ivf(faiss.read_index(str(path))) is not None
     assert search_all(store, "bread market euros")[0]["start"] <= 52.0
+
+
+def test_a_memory_deleted_by_hand_drops_out_of_the_results(store: Path) -> None:
+    before = search_all(store, "Okafor engine")
+    gone = next(store.glob("videos/*/*/index.faiss")).parent
+    shutil.rmtree(gone)
+    assert LibraryIndex(store).fresh()
+    after = search_all(store, "Okafor engine")
+    assert after and len({m["video"] for m in after}) == 1
+    assert len({m["video"] for m in before}) == 2
+
+
+def test_a_memory_indexed_again_joins_again_and_clears_its_marker(
+    store: Path, facts_video: Path, tiny_model: Callable[[str], Path]
+) -> None:
+    from longvid.memory.library import memories
+
+    library = LibraryIndex(store)
+    [summary] = [m for m in memories(store) if str(facts_video) in m.paths]
+    library.mark_changed(Path(summary.folder))  # as index --force does before removing it
+    assert not library.fresh()
+    done = runner.invoke(app, ["index", str(facts_video), "--force", "--captioner", "none", "--asr", "none",
+                               "--ocr", "none", "--visual-embedder", "none", "--embedder",
+                               str(tiny_model("sentence_transformer")), "--store", str(store)])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert library.fresh()
+    assert search_all(store, "Okafor engine")[0]["start"] <= 25.0

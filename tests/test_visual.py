@@ -100,8 +100,6 @@ def test_search_finds_visual_hits_with_no_captioner(indexed: Path, cuts_video: P
 
 
 def test_search_all_finds_frames_through_the_library_index(indexed: Path) -> None:
-    import os
-
     from longvid.memory.library_index import LibraryIndex
 
     def search_all() -> list[dict]:  # type: ignore[type-arg]
@@ -112,8 +110,7 @@ def test_search_all_finds_frames_through_the_library_index(indexed: Path) -> Non
     library = LibraryIndex(indexed)
     assert library.fresh() and library.specs(frames=True)  # joined at completion, frames too
     through_library = search_all()
-    frames = next(indexed.glob("videos/*/*/frames.faiss"))
-    os.utime(frames, (frames.stat().st_atime, frames.stat().st_mtime + 10))
+    library.mark_changed(next(indexed.glob("videos/*/*/frames.faiss")).parent)
     assert not library.fresh()
     merged = search_all()  # each memory in turn
     assert through_library[0]["source"] == merged[0]["source"] == "visual"

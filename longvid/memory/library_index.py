@@ -5,9 +5,11 @@ Layout: ``STORE/library/entries.sqlite`` (what each vector is: memory, chunk, sp
 snippet; which chunk and time each frame vector is), ``STORE/library/<embedder key>.faiss``
 (chunk text vectors, which only compare within one embedder) and ``frames-<encoder key>.faiss``
 (frame vectors of one image–text encoder). A memory joins when it completes (``add``);
-``rebuild`` starts over. The index is fresh when every memory's ``index.faiss`` and
-``frames.faiss`` (written once, at completion) are members with the same mtimes: a glob and
-some stats, no database opened. Exact search up to 100,000 vectors, IVF beyond.
+``rebuild`` starts over. Freshness costs one directory listing whatever the library's size (a
+stat per memory is seconds on a network file system): a memory about to complete, or to be
+rebuilt, leaves a marker in ``STORE/library/changed/`` that ``add`` clears, so the library is
+fresh when it exists and no marker is left. Memories copied into a store by hand join at the
+next ``rebuild``. Exact search up to 100,000 vectors, IVF beyond, both memory-mapped.
 """
 
 from __future__ import annotations
@@ -26,16 +28,14 @@ from longvid.memory.store import VideoMemory
 _EXACT_LIMIT = 100_000
 _SNIPPET = 300
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS members (
-    folder TEXT PRIMARY KEY, stamp REAL NOT NULL, key TEXT NOT NULL, spec TEXT NOT NULL
-);
+CREATE TABLE IF NOT EXISTS members (folder TEXT PRIMARY KEY, key TEXT NOT NULL, spec TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS entries (
     id INTEGER PRIMARY KEY, folder TEXT NOT NULL, key TEXT NOT NULL, chunk INTEGER NOT NULL,
     start REAL NOT NULL, end REAL NOT NULL, video TEXT NOT NULL, text TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS entries_folder ON entries (folder);
 CREATE TABLE IF NOT EXISTS frame_members (
-    folder TEXT PRIMARY KEY, stamp REAL NOT NULL, key TEXT NOT NULL, spec TEXT NOT NULL
+    folder TEXT PRIMARY KEY, key TEXT NOT NULL, spec TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS frames (
     id INTEGER PRIMARY KEY, folder TEXT NOT NULL, entry INTEGER NOT NULL, time REAL NOT NULL
@@ -77,11 +77,23 @@ class LibraryIndex:
             finally:
                 db.close()
 
+    def mark_changed(self, folder: Path) -> None:
+        """Note that the memory in ``folder`` is about to complete or be rebuilt: the library is
+        stale until ``add`` puts it in."""
+        with store_failures(self.folder):
+            (self.folder / "changed").mkdir(parents=True, exist_ok=True)
+            _marker(self.folder, folder).touch()
+
     def add(self, memory: VideoMemory) -> int:
         """Put a complete memory's chunk vectors (and frame vectors) in, replacing its earlier
-        ones. Returns how many chunk vectors."""
-        stamp = _stamp(memory.folder)
-        if stamp is None and _stamp(memory.folder, "frames.faiss") is None:
+        ones, and clear its marker. Returns how many chunk vectors."""
+        count = self._add(memory)
+        _marker(self.folder, memory.folder).unlink(missing_ok=True)
+        return count
+
+    def _add(self, memory: VideoMemory) -> int:
+        texts = (memory.folder / "index.faiss").is_file()
+        if not texts and not (memory.folder / "frames.faiss").is_file():
             return 0  # nothing to search by
         settings = memory.meta("settings")
         spec = str(settings["embedder"])
@@ -100,8 +112,8 @@ class LibraryIndex:
                 )
                 entry[idx] = int(cursor.lastrowid or 0)
             db.execute("DELETE FROM members WHERE folder = ?", (folder,))
-            if stamp is not None:
-                db.execute("INSERT INTO members VALUES (?, ?, ?, ?)", (folder, stamp, key, spec))
+            if texts:
+                db.execute("INSERT INTO members VALUES (?, ?, ?)", (folder, key, spec))
             vectors = [(entry[idx], blob) for idx, *_, blob in rows if blob is not None]
             self._update_vectors(key, old, vectors)
             self._add_frames(db, memory, settings.get("visual_embedder"), entry)
@@ -113,8 +125,7 @@ class LibraryIndex:
         folder = str(memory.folder)
         old = [i for (i,) in db.execute("SELECT id FROM frames WHERE folder = ?", (folder,))]
         db.execute("DELETE FROM frames WHERE folder = ?", (folder,))
-        stamp = _stamp(memory.folder, "frames.faiss")
-        if spec is None or stamp is None:
+        if spec is None or not (memory.folder / "frames.faiss").is_file():
             db.execute("DELETE FROM frame_members WHERE folder = ?", (folder,))
             return
         key = "frames-" + embedder_key(spec)
@@ -125,14 +136,17 @@ class LibraryIndex:
             cursor = db.execute("INSERT INTO frames (folder, entry, time) VALUES (?, ?, ?)",
                                 (folder, entry[chunk], time))  # fmt: skip
             vectors.append((int(cursor.lastrowid or 0), blob))
-        db.execute("INSERT OR REPLACE INTO frame_members VALUES (?, ?, ?, ?)",
-                   (folder, stamp, key, spec))  # fmt: skip
+        db.execute("INSERT OR REPLACE INTO frame_members VALUES (?, ?, ?)", (folder, key, spec))
         self._update_vectors(key, old, vectors)
 
     def rebuild(self) -> int:
         """Start over from every complete memory in the store. Returns the vectors indexed."""
+        import shutil
+
         from longvid.memory.library import memories
 
+        shutil.rmtree(self.folder / "changed", ignore_errors=True)  # every memory is read again
+        self.mark_changed(self.folder / "-" / "rebuilding")  # stale until the rebuild is done
         for path in self.folder.glob("*.faiss"):
             path.unlink()
         (self.folder / "entries.sqlite").unlink(missing_ok=True)
@@ -150,22 +164,17 @@ class LibraryIndex:
                 self._write(key, index)
         finally:
             self._held = None
+        _marker(self.folder, self.folder / "-" / "rebuilding").unlink()
         return total
 
     def fresh(self) -> bool:
-        """Whether every memory's text index on disk is a member, unchanged since it joined."""
+        """Whether the library holds every complete memory as it is (no marker left)."""
         if not (self.folder / "entries.sqlite").is_file():
             return False
-        with self._db() as db:
-            members = {
-                name: dict(db.execute(f"SELECT folder, stamp FROM {table}"))
-                for name, table in (("index", "members"), ("frames", "frame_members"))
-            }
-        return all(
-            members[name].get(str(p.parent)) == p.stat().st_mtime
-            for name in members
-            for p in self.root.glob(f"videos/*/*/{name}.faiss")
-        )
+        if not (self.folder / "changed").is_dir():
+            return True
+        with os.scandir(self.folder / "changed") as markers:
+            return next(markers, None) is None
 
     def specs(self, frames: bool = False) -> list[str]:
         """The embedders the library's memories were built with (or their image–text encoders)."""
@@ -197,7 +206,7 @@ class LibraryIndex:
         path = self.folder / f"{key}.faiss"
         if not path.is_file():
             return []
-        index = faiss.read_index(str(path))
+        index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
         if _ivf(index) is not None:
             _ivf(index).nprobe = 16
         scores, ids = index.search(
@@ -219,13 +228,16 @@ class LibraryIndex:
             return [(int(i), -float(score)) for i, score in rows]
 
     def entries(self, ids: list[int]) -> dict[int, dict[str, Any]]:
-        """What entries are: video, start, end, text."""
+        """What entries are: video, start, end, text. Entries of a memory deleted by hand since
+        it joined are left out."""
         with self._db() as db:
             rows = db.execute(
-                f"SELECT id, video, start, end, text FROM entries WHERE id IN ({','.join('?' * len(ids))})",
+                f"SELECT id, video, start, end, text, folder FROM entries WHERE id IN ({','.join('?' * len(ids))})",
                 ids,
-            )
-            return {r[0]: {"video": r[1], "start": r[2], "end": r[3], "text": r[4]} for r in rows}
+            ).fetchall()
+        there = {folder: Path(folder).is_dir() for *_, folder in rows}
+        return {r[0]: {"video": r[1], "start": r[2], "end": r[3], "text": r[4]} for r in rows
+                if there[r[5]]}  # fmt: skip
 
     def _update_vectors(self, key: str, old: list[int], vectors: list[tuple[int, bytes]]) -> None:
         import faiss
@@ -288,6 +300,6 @@ def _ivf(index: Any) -> Any:
         return None
 
 
-def _stamp(folder: Path, name: str = "index.faiss") -> float | None:
-    path = folder / name
-    return path.stat().st_mtime if path.is_file() else None
+def _marker(library: Path, memory: Path) -> Path:
+    """The marker of a memory (``videos/<fingerprint>/<settings key>``) that is changing."""
+    return library / "changed" / f"{memory.parent.name}.{memory.name}"

@@ -158,8 +158,10 @@ def index_video(
                 if fingerprint(path) != video.id:
                     raise InputError(f"{path} changed while it was being indexed",
                                      "wait until the file is complete, then index it again")  # fmt: skip
+                library = LibraryIndex(root)
+                library.mark_changed(memory.folder)  # stale, should this process die here
                 _complete(memory)
-                LibraryIndex(root).add(memory)  # search --all finds it without opening it
+                library.add(memory)  # search --all finds it without opening it
                 keep_query_copy(models.embedder, root / "models")  # fast queries from now on
             return IndexResult(str(path), video.id, "indexed", memory.chunk_count(),
                                round(duration, 3), time.monotonic() - started, computed, str(memory.folder))  # fmt: skip
@@ -218,7 +220,9 @@ def index_video_part(
 def _open(video: _Video, root: Path, force: bool) -> VideoMemory:
     """Open (creating) the video's memory and note where the file is; call under its lock."""
     if force:  # before opening: a damaged memory cannot be opened, only rebuilt
-        remove_memory(memory_folder(root, video.id, video.settings))
+        folder = memory_folder(root, video.id, video.settings)
+        LibraryIndex(root).mark_changed(folder)  # its old entries are stale until it completes
+        remove_memory(folder)
     memory = VideoMemory.open(root, video.id, video.settings)
     try:
         with store_failures(memory.folder):
