@@ -4,8 +4,9 @@
 
 Builds that many complete memories with random 384-d chunk vectors and a few words each (one
 template database copied and given its own vectors, so building is quick), rebuilds the library
-index, then times ``search_library`` (the function ``longvid search --all`` runs) through the
-library (median of 5) and through the per-video merge (once). The query embedder is free, so
+index, times joining memories to it (one alone, twenty in one update), then times
+``search_library`` (the function ``longvid search --all`` runs) through the library (median of
+5) and through the per-video merge (once). The query embedder is free, so
 the figures are longvid's own cost; a new ``longvid`` process adds its start-up (about 0.7 s).
 """
 
@@ -89,6 +90,18 @@ def main() -> None:
         started = time.perf_counter()
         LibraryIndex(root).rebuild()
         print(f"library rebuild: {time.perf_counter() - started:.1f} s")
+        library = LibraryIndex(root)
+        folders = sorted(root.glob("videos/*/*"))[:20]
+        started = time.perf_counter()
+        memory = VideoMemory(folders[0])
+        library.add(memory)  # what each completion cost when every video joined on its own
+        memory.close()
+        print(f"join one memory on its own (add): {time.perf_counter() - started:.2f} s")
+        for folder in folders:
+            library.mark_changed(folder)
+        started = time.perf_counter()
+        library.update()  # what a batch or a Ray run does once at its end
+        print(f"join {len(folders)} memories in one update: {time.perf_counter() - started:.2f} s")
         embedder = FreeEmbedder()
         runs = []
         for _ in range(5):

@@ -116,12 +116,12 @@ def index(
             local = local_video(
                 path, root, progress=lambda done, total: bars.update("download", done, total)
             )
-            return index_video(
-                local, models, root, options, force=force, wait_s=wait, progress=bars.update
-            )
+            return index_video(local, models, root, options, force=force, wait_s=wait,
+                               progress=bars.update, join_library=False)  # fmt: skip
 
     for path, result in batch.run_all(paths, run):
         _print(path, result, batch.errors.get(path), as_json)
+    _join_library(root)
     pool = getattr(models.captioner, "pool", None)
     for endpoint in pool.stats() if pool is not None and len(pool.endpoints) > 1 else []:
         report("note", f"{endpoint['url']}: {endpoint['requests']} requests, {endpoint['failed']} "
@@ -147,7 +147,20 @@ def _index_on_ray(paths: list[str], choice: Any, options: Any, root: Path, plan:
             batch.fail(outcome.video, *outcome.error)
         _print(outcome.video, outcome.result, batch.errors.get(outcome.video), as_json)
     bar.close()
+    _join_library(root)
     batch.exit()
+
+
+def _join_library(root: Path) -> None:
+    """The batch's complete memories join the library index, in one write (search --all would
+    catch up by itself, more slowly, if this fails)."""
+    from longvid.errors import LongvidError
+    from longvid.memory.library_index import LibraryIndex
+
+    try:
+        LibraryIndex(root).update()
+    except LongvidError as exc:
+        report("warning", f"the library index was not updated: {exc.what}", exc.fix)
 
 
 def _visual_rate(visual: Any) -> float:

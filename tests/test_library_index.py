@@ -50,9 +50,16 @@ def test_search_all_uses_the_library_and_agrees_with_the_merge(store: Path) -> N
     } and through_library
     assert through_library[0]["start"] <= 25.0 < through_library[0]["end"]
     memory = next(store.glob("videos/*/*/index.faiss")).parent
-    library.mark_changed(memory)  # a memory completing, or a process that died as it did
+    library.mark_changed(memory)  # completed, not joined yet (an interrupted batch)
     assert not library.fresh()
-    merged = search_all(store, "Okafor engine")  # the per-video merge, still right
+    again = search_all(store, "Okafor engine")  # joins it first (the two copies may swap ranks)
+    assert sorted((m["video"], m["start"]) for m in again) == sorted(
+        (m["video"], m["start"]) for m in through_library
+    )
+    assert library.fresh()
+    (store / "library" / "entries.sqlite").unlink()  # no library: each memory in turn
+    assert not library.fresh()
+    merged = search_all(store, "Okafor engine")
     assert [(m["start"], m["end"]) for m in merged[:2]] == [
         (m["start"], m["end"]) for m in through_library[:2]
     ]
@@ -70,6 +77,25 @@ def test_a_large_library_becomes_ivf(store: Path, monkeypatch: pytest.MonkeyPatc
     [path] = (store / "library").glob("*.faiss")
     assert library_index._ivf(faiss.read_index(str(path))) is not None
     assert search_all(store, "bread market euros")[0]["start"] <= 52.0
+    total = faiss.read_index(str(path)).ntotal
+    import sqlite3
+
+    with sqlite3.connect(store / "library" / "entries.sqlite") as db:  # the first one in
+        [(first,)] = db.execute("SELECT folder FROM entries ORDER BY id LIMIT 1").fetchall()
+    library, folder = LibraryIndex(store), Path(first)
+    for _ in range(2):  # a memory joining again replaces its vectors in the IVF
+        library.mark_changed(folder)
+        assert library.update() == 1
+    assert faiss.read_index(str(path)).ntotal == total
+    assert search_all(store, "bread market euros")[0]["start"] <= 52.0
+    import numpy as np
+
+    index = faiss.read_index(str(path))
+    faiss.extract_index_ivf(index).nprobe = index.ntotal  # every list: an exhaustive search
+    _, found = index.search(np.ones((1, index.d), np.float32), index.ntotal)
+    with sqlite3.connect(store / "library" / "entries.sqlite") as db:
+        expected = [i for (i,) in db.execute("SELECT id FROM entries WHERE text != '' ORDER BY id")]
+    assert sorted(found[0].tolist()) == expected  # every entry's vector once, under its own id
 
 
 def test_a_memory_deleted_by_hand_drops_out_of_the_results(store: Path) -> None:
@@ -82,18 +108,54 @@ def test_a_memory_deleted_by_hand_drops_out_of_the_results(store: Path) -> None:
     assert len({m["video"] for m in before}) == 2
 
 
-def test_a_memory_indexed_again_joins_again_and_clears_its_marker(
-    store: Path, facts_video: Path, tiny_model: Callable[[str], Path]
+def test_a_memory_being_indexed_again_is_left_out_until_it_joins_again(
+    store: Path, facts_video: Path, tiny_model: Callable[[str], Path], tmp_path: Path
 ) -> None:
+    import sqlite3
+
     from longvid.memory.library import memories
 
     library = LibraryIndex(store)
     [summary] = [m for m in memories(store) if str(facts_video) in m.paths]
     library.mark_changed(Path(summary.folder))  # as index --force does before removing it
-    assert not library.fresh()
+    with sqlite3.connect(Path(summary.folder) / "memory.sqlite") as db:
+        db.execute("UPDATE meta SET value = '\"indexing\"' WHERE key = 'status'")
+    assert library.fresh()  # nothing complete is missing
+    assert {m["video"] for m in search_all(store, "Okafor engine")} == {
+        str(tmp_path / "other.mkv")
+    }
     done = runner.invoke(app, ["index", str(facts_video), "--force", "--captioner", "none", "--asr", "none",
                                "--ocr", "none", "--visual-embedder", "none", "--embedder",
                                str(tiny_model("sentence_transformer")), "--store", str(store)])  # fmt: skip
     assert done.exit_code == 0, done.output
-    assert library.fresh()
-    assert search_all(store, "Okafor engine")[0]["start"] <= 25.0
+    assert library.fresh() and not list((store / "library" / "changed").iterdir())
+    assert len({m["video"] for m in search_all(store, "Okafor engine")}) == 2
+
+
+def test_a_batch_joins_the_library_in_one_write(
+    facts_video: Path,
+    tiny_model: Callable[[str], Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    videos = []
+    for n in range(3):
+        copy = tmp_path / f"v{n}.mkv"
+        shutil.copy(facts_video, copy)
+        with open(copy, "ab") as handle:
+            handle.write(b"\0" * (512 + n))  # three fingerprints: three videos
+        videos.append(str(copy))
+    writes: list[str] = []
+    original = LibraryIndex._write
+    monkeypatch.setattr(
+        LibraryIndex,
+        "_write",
+        lambda self, key, index: (writes.append(key), original(self, key, index)),
+    )
+    done = runner.invoke(app, ["index", *videos, "--captioner", "none", "--asr", "none", "--ocr", "none",
+                               "--visual-embedder", "none", "--embedder", str(tiny_model("sentence_transformer")),
+                               "--store", str(tmp_path / "store")])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert len(writes) == 1  # one embedder, one write for the three
+    assert LibraryIndex(tmp_path / "store").fresh()
+    assert len({m["video"] for m in search_all(tmp_path / "store", "Okafor engine")}) == 3

@@ -110,7 +110,7 @@ def test_search_all_finds_frames_through_the_library_index(indexed: Path) -> Non
     library = LibraryIndex(indexed)
     assert library.fresh() and library.specs(frames=True)  # joined at completion, frames too
     through_library = search_all()
-    library.mark_changed(next(indexed.glob("videos/*/*/frames.faiss")).parent)
+    (indexed / "library" / "entries.sqlite").unlink()
     assert not library.fresh()
     merged = search_all()  # each memory in turn
     assert through_library[0]["source"] == merged[0]["source"] == "visual"

@@ -59,7 +59,9 @@ def index_on_ray(
     """Index ``videos`` as Ray tasks; yield each outcome as soon as its video is done.
 
     A video longer than ``plan.part_s`` becomes one task per part (cut at keyframes), and one
-    last task that merges them into its memory.
+    last task that merges them into its memory. The memories are marked for the library
+    index, not added: the caller runs ``LibraryIndex.update()`` once at the end (one write of
+    its vector files, not one per video).
     """
     ray = _ray()
     connect(plan.address)
@@ -150,7 +152,7 @@ def _task(step: str, video: str, shared: tuple[Any, ...], extra: Any) -> tuple[s
             number, span = extra
             return "ok", index_video_part(video, models, store, options, number, span, wait_s)
         if step == "finish":
-            return "ok", index_video(video, models, store, options, wait_s=wait_s)
+            return "ok", index_video(video, models, store, options, wait_s=wait_s, join_library=False)
         force, part_s = extra
         local = str(local_video(video, store))
         if part_s:
@@ -158,6 +160,7 @@ def _task(step: str, video: str, shared: tuple[Any, ...], extra: Any) -> tuple[s
             if spans:
                 return "parts", (local, spans)
             force = False  # split_video has done it
-        return "ok", index_video(local, models, store, options, force=force, wait_s=wait_s)
+        return "ok", index_video(local, models, store, options, force=force, wait_s=wait_s,
+                                 join_library=False)  # fmt: skip
     except LongvidError as exc:
         return "error", (exc.what, exc.fix)

@@ -18,14 +18,15 @@ import hashlib
 import os
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
-from longvid.memory.failures import store_failures
+from longvid.memory.failures import StoreError, store_failures
 from longvid.memory.store import VideoMemory
 
 _EXACT_LIMIT = 100_000
+_REBUILDING = "-.rebuilding"  # the marker a rebuild leaves until it is done
 _SNIPPET = 300
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS members (folder TEXT PRIMARY KEY, key TEXT NOT NULL, spec TEXT NOT NULL);
@@ -63,7 +64,7 @@ class LibraryIndex:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.folder = root / "library"
-        self._held: dict[str, Any] | None = None  # during a rebuild: indexes kept in memory
+        self._held: dict[str, Any] | None = None  # during a batch: indexes kept in memory
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
@@ -79,17 +80,77 @@ class LibraryIndex:
 
     def mark_changed(self, folder: Path) -> None:
         """Note that the memory in ``folder`` is about to complete or be rebuilt: the library is
-        stale until ``add`` puts it in."""
+        stale until ``add`` or ``update`` puts it in."""
         with store_failures(self.folder):
             (self.folder / "changed").mkdir(parents=True, exist_ok=True)
             _marker(self.folder, folder).touch()
 
     def add(self, memory: VideoMemory) -> int:
         """Put a complete memory's chunk vectors (and frame vectors) in, replacing its earlier
-        ones, and clear its marker. Returns how many chunk vectors."""
-        count = self._add(memory)
-        _marker(self.folder, memory.folder).unlink(missing_ok=True)
+        ones, and clear its marker. Returns how many chunk vectors.
+
+        Each call rewrites the library's vector files (seconds for a large library): a batch
+        or a cluster run should mark its memories and ``update`` once at the end instead.
+        """
+        with self._writing():
+            count = self._add(memory)
+            _marker(self.folder, memory.folder).unlink(missing_ok=True)
         return count
+
+    def update(self) -> int:
+        """Put in every memory marked as changed that is complete now, writing each vector file
+        once however many joined. Returns how many memories joined."""
+        with self._writing():
+            done, joined = [], 0
+            with self._batch():
+                for marker in self._markers():
+                    if marker.name == _REBUILDING:
+                        continue
+                    status = self._join(self.root / "videos" / _folder_of(marker))
+                    if status != "incomplete":  # one still being indexed stays marked
+                        done.append(marker)
+                        joined += status == "joined"
+            for marker in done:  # only once the vectors are written
+                marker.unlink(missing_ok=True)
+        return joined
+
+    def _join(self, folder: Path) -> str:
+        """Add the memory in ``folder`` if it is complete: "joined", "incomplete" or "gone"
+        (deleted or damaged: its old hits are dropped at query time)."""
+        if not (folder / "memory.sqlite").is_file():
+            return "gone"
+        try:
+            memory = VideoMemory(folder)
+        except StoreError:
+            return "gone"
+        try:
+            if memory.status != "complete":
+                return "incomplete"
+            self._add(memory)
+            return "joined"
+        finally:
+            memory.close()
+
+    @contextmanager
+    def _batch(self) -> Iterator[None]:
+        """Keep the vector indexes changed inside in memory; write each once at the end."""
+        self._held = {}
+        try:
+            yield
+            for key, index in self._held.items():
+                self._write(key, index)
+        finally:
+            self._held = None
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One writer of the vector files at a time, across processes (read, change, write)."""
+        from filelock import FileLock
+
+        with store_failures(self.folder):
+            self.folder.mkdir(parents=True, exist_ok=True)
+        with FileLock(self.folder / ".lock"):
+            yield
 
     def _add(self, memory: VideoMemory) -> int:
         texts = (memory.folder / "index.faiss").is_file()
@@ -145,36 +206,39 @@ class LibraryIndex:
 
         from longvid.memory.library import memories
 
-        shutil.rmtree(self.folder / "changed", ignore_errors=True)  # every memory is read again
-        self.mark_changed(self.folder / "-" / "rebuilding")  # stale until the rebuild is done
-        for path in self.folder.glob("*.faiss"):
-            path.unlink()
-        (self.folder / "entries.sqlite").unlink(missing_ok=True)
-        total = 0
-        self._held = {}
-        try:
-            for summary in memories(self.root):
-                if summary.status == "complete":
-                    memory = VideoMemory(Path(summary.folder))
-                    try:
-                        total += self.add(memory)
-                    finally:
-                        memory.close()
-            for key, index in self._held.items():  # written once, not once per memory
-                self._write(key, index)
-        finally:
-            self._held = None
-        _marker(self.folder, self.folder / "-" / "rebuilding").unlink()
+        rebuilding = self.folder / "changed" / _REBUILDING
+        with self._writing():
+            shutil.rmtree(self.folder / "changed", ignore_errors=True)  # all are read again
+            rebuilding.parent.mkdir()
+            rebuilding.touch()  # stale until the rebuild is done
+            for path in self.folder.glob("*.faiss"):
+                path.unlink()
+            (self.folder / "entries.sqlite").unlink(missing_ok=True)
+            total = 0
+            with self._batch():
+                for summary in memories(self.root):
+                    if summary.status == "complete":
+                        memory = VideoMemory(Path(summary.folder))
+                        try:
+                            total += self._add(memory)
+                        finally:
+                            memory.close()
+            rebuilding.unlink()
         return total
 
     def fresh(self) -> bool:
-        """Whether the library holds every complete memory as it is (no marker left)."""
+        """Whether the library holds every complete memory as it is: no memory marked as changed
+        has completed since (one still being indexed is left out of results meanwhile)."""
         if not (self.folder / "entries.sqlite").is_file():
             return False
-        if not (self.folder / "changed").is_dir():
-            return True
-        with os.scandir(self.folder / "changed") as markers:
-            return next(markers, None) is None
+        return not any(
+            marker.name == _REBUILDING or _is_complete(self.root / "videos" / _folder_of(marker))
+            for marker in self._markers()
+        )
+
+    def _markers(self) -> list[Path]:
+        changed = self.folder / "changed"
+        return sorted(changed.iterdir()) if changed.is_dir() else []
 
     def specs(self, frames: bool = False) -> list[str]:
         """The embedders the library's memories were built with (or their image–text encoders)."""
@@ -228,14 +292,15 @@ class LibraryIndex:
             return [(int(i), -float(score)) for i, score in rows]
 
     def entries(self, ids: list[int]) -> dict[int, dict[str, Any]]:
-        """What entries are: video, start, end, text. Entries of a memory deleted by hand since
-        it joined are left out."""
+        """What entries are: video, start, end, text. Entries of a memory deleted since it
+        joined, or being indexed again, are left out."""
         with self._db() as db:
             rows = db.execute(
                 f"SELECT id, video, start, end, text, folder FROM entries WHERE id IN ({','.join('?' * len(ids))})",
                 ids,
             ).fetchall()
-        there = {folder: Path(folder).is_dir() for *_, folder in rows}
+        changing = {str(self.root / "videos" / _folder_of(m)) for m in self._markers()}
+        there = {f: Path(f).is_dir() and f not in changing for *_, f in rows}
         return {r[0]: {"video": r[1], "start": r[2], "end": r[3], "text": r[4]} for r in rows
                 if there[r[5]]}  # fmt: skip
 
@@ -275,7 +340,10 @@ class LibraryIndex:
 
 
 def _as_ivf(exact: Any) -> Any:
-    """An exact index's vectors in an inverted-file index (sqrt(n) lists), for large libraries."""
+    """An exact index's vectors in an inverted-file index (sqrt(n) lists), for large libraries.
+
+    The IVF keeps the ids itself: under an ``IndexIDMap`` its ``remove_ids`` breaks the map.
+    """
     import faiss
     import numpy as np
 
@@ -286,9 +354,8 @@ def _as_ivf(exact: Any) -> Any:
     quantizer = faiss.IndexFlatIP(vectors.shape[1])
     ivf = faiss.IndexIVFFlat(quantizer, vectors.shape[1], lists, faiss.METRIC_INNER_PRODUCT)
     ivf.train(vectors)
-    index = faiss.IndexIDMap2(ivf)
-    index.add_with_ids(vectors, ids)
-    return index
+    ivf.add_with_ids(vectors, ids)
+    return ivf
 
 
 def _ivf(index: Any) -> Any:
@@ -303,3 +370,21 @@ def _ivf(index: Any) -> Any:
 def _marker(library: Path, memory: Path) -> Path:
     """The marker of a memory (``videos/<fingerprint>/<settings key>``) that is changing."""
     return library / "changed" / f"{memory.parent.name}.{memory.name}"
+
+
+def _folder_of(marker: Path) -> str:
+    """``<fingerprint>/<settings key>``: where under ``videos/`` a marker's memory is."""
+    return marker.name.replace(".", "/", 1)
+
+
+def _is_complete(folder: Path) -> bool:
+    """Whether the memory in ``folder`` is complete (a read-only peek, no checks)."""
+    database = folder / "memory.sqlite"
+    if not database.is_file():
+        return False
+    try:
+        with closing(sqlite3.connect(database.resolve().as_uri() + "?mode=ro", uri=True, timeout=30)) as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'status'").fetchone()
+    except sqlite3.Error:
+        return False
+    return row is not None and row[0] == '"complete"'

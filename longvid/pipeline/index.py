@@ -133,11 +133,14 @@ def index_video(
     wait_s: float | None = None,
     progress: Progress | None = None,
     part_s: float | None = None,
+    join_library: bool = True,
 ) -> IndexResult:
     """Index one video into the store under ``root`` (resuming or skipping as needed).
 
     A new memory of a video longer than ``part_s`` seconds is built in parts cut at keyframes;
-    a memory begun in parts (by ``split_video``) is finished in parts.
+    a memory begun in parts (by ``split_video``) is finished in parts. The complete memory joins
+    the library index, or with ``join_library`` False is only marked for a batch's one
+    ``LibraryIndex.update()`` at its end.
     """
     started = time.monotonic()
     video = _prepare(path, models, options)
@@ -159,9 +162,10 @@ def index_video(
                     raise InputError(f"{path} changed while it was being indexed",
                                      "wait until the file is complete, then index it again")  # fmt: skip
                 library = LibraryIndex(root)
-                library.mark_changed(memory.folder)  # stale, should this process die here
+                library.mark_changed(memory.folder)  # joins later, should this process die here
                 _complete(memory)
-                library.add(memory)  # search --all finds it without opening it
+                if join_library:
+                    library.add(memory)  # search --all finds it without opening it
                 keep_query_copy(models.embedder, root / "models")  # fast queries from now on
             return IndexResult(str(path), video.id, "indexed", memory.chunk_count(),
                                round(duration, 3), time.monotonic() - started, computed, str(memory.folder))  # fmt: skip

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from longvid.errors import LongvidError
 from longvid.memory.library import memories
 from longvid.memory.library_index import LibraryIndex
 from longvid.memory.store import VideoMemory
@@ -69,10 +70,11 @@ def search_library(
 ) -> list[Moment]:
     """The best moments across every complete memory in the store (newest memory per video).
 
-    Through the library index when it is fresh; else by searching each memory in turn.
+    Through the library index when it is fresh (after joining memories completed since, if
+    any); else by searching each memory in turn.
     """
     library = LibraryIndex(root)
-    if library.fresh():
+    if _caught_up(library):
         return library_moments(library, query, top_k, embedder_for, visual_for)
     newest: dict[str, str] = {}
     for summary in memories(root):
@@ -88,6 +90,19 @@ def search_library(
         finally:
             memory.close()
     return sorted(found, key=lambda m: -m.score)[:top_k]
+
+
+def _caught_up(library: LibraryIndex) -> bool:
+    """Whether the library is fresh, once memories that completed unjoined have joined."""
+    if library.fresh():
+        return True
+    if not (library.folder / "entries.sqlite").is_file():
+        return False  # never built: ``longvid library rebuild`` makes it
+    try:
+        library.update()
+    except LongvidError:  # a read-only store, a full disk: search each memory instead
+        return False
+    return library.fresh()
 
 
 def library_moments(
