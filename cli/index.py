@@ -123,9 +123,7 @@ def index(
         _print(path, result, batch.errors.get(path), as_json)
     _join_library(root)
     pool = getattr(models.captioner, "pool", None)
-    for endpoint in pool.stats() if pool is not None and len(pool.endpoints) > 1 else []:
-        report("note", f"{endpoint['url']}: {endpoint['requests']} requests, {endpoint['failed']} "
-               f"failed, {endpoint['requests_per_s']} requests/s while busy")  # fmt: skip
+    _report_endpoints(pool.stats() if pool is not None else [])
     batch.exit()
 
 
@@ -136,19 +134,30 @@ def _index_on_ray(paths: list[str], choice: Any, options: Any, root: Path, plan:
 
     from tqdm import tqdm
 
-    from longvid.distributed.ray_index import index_on_ray
+    from longvid.distributed.ray_index import add_counts, index_on_ray
+    from longvid.models.endpoints import endpoint_stats
 
     batch = Batch()
     bar = tqdm(total=len(paths), desc="videos", unit=" videos", file=sys.stderr,
                disable=quiet or not sys.stderr.isatty())  # fmt: skip
+    used: dict[str, tuple[int, int, float]] = {}
     for outcome in index_on_ray(paths, choice, options, root, plan, force, wait):
         bar.update(1)
+        used = add_counts(used, outcome.endpoints)
         if outcome.error is not None:
             batch.fail(outcome.video, *outcome.error)
         _print(outcome.video, outcome.result, batch.errors.get(outcome.video), as_json)
     bar.close()
     _join_library(root)
+    _report_endpoints([endpoint_stats(url, *counts) for url, counts in used.items()])
     batch.exit()
+
+
+def _report_endpoints(stats: list[dict[str, Any]]) -> None:
+    """With a pool of captioner servers, what each one did (all workers' requests together)."""
+    for endpoint in stats if len(stats) > 1 else []:
+        report("note", f"{endpoint['url']}: {endpoint['requests']} requests, {endpoint['failed']} "
+               f"failed, {endpoint['requests_per_s']} requests/s while busy")  # fmt: skip
 
 
 def _join_library(root: Path) -> None:

@@ -82,12 +82,12 @@ def test_ray_run_equals_serial_run_and_a_bad_file_fails_alone(
     embedder = tiny_model("sentence_transformer")
     broken = tmp_path / "broken.mp4"
     broken.write_text("not a video")
-    serial_server, ray_server = FakeServer(), FakeServer()
+    serial_server, first, second = FakeServer(), FakeServer(), FakeServer()
     with serve(serial_server) as url:
         serial = index(videos, tmp_path / "serial", url, embedder)
-    with serve(ray_server) as url:
-        ray = index([videos[0], broken, *videos[1:]], tmp_path / "ray", url, embedder,
-                    "--ray", "local")  # fmt: skip
+    with serve(first) as url_a, serve(second) as url_b:  # a pool of two captioner servers
+        ray = index([videos[0], broken, *videos[1:]], tmp_path / "ray", f"{url_a},{url_b}",
+                    embedder, "--ray", "local")  # fmt: skip
     assert serial.returncode == 0, serial.stderr
     assert ray.returncode == 1, ray.stderr  # one input failed
     assert f"error: {broken}: not a video file" in ray.stderr
@@ -96,7 +96,10 @@ def test_ray_run_equals_serial_run_and_a_bad_file_fails_alone(
     assert statuses == {"a.mp4": "indexed", "broken.mp4": "error", "b.mp4": "indexed",
                         "c.mp4": "indexed"}  # fmt: skip
     assert_same_memories(tmp_path / "ray", tmp_path / "serial")
-    assert segments(ray_server) == segments(serial_server)  # each chunk captioned once
+    assert segments(first) + segments(second) == segments(serial_server)  # each chunk once
+    for server, url in ((first, url_a), (second, url_b)):  # every worker's requests, per server
+        assert segments(server)
+        assert f"note: {url}: {len(server.requests)} requests, 0 failed" in ray.stderr
 
 
 def test_a_killed_worker_is_retried_and_resumes_from_committed_chunks(

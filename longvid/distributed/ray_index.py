@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,7 @@ class Outcome:
     video: str
     result: IndexResult | None
     error: tuple[str, str] | None = None  # (what, fix)
+    endpoints: Counts = field(default_factory=dict)  # its captioner requests, per endpoint
 
 
 def index_on_ray(
@@ -78,10 +79,12 @@ def index_on_ray(
     parts_left: dict[str, int] = {}
     failed: dict[str, tuple[str, str]] = {}
     local: dict[str, str] = {}  # video as given -> the file the workers read (a URL downloaded)
+    used: dict[str, Counts] = {video: {} for video in videos}
     while pending:
         done, _ = ray.wait(list(pending), num_returns=1)
         video, step = pending.pop(done[0])
-        status, payload = _result(ray, done[0], video)
+        status, payload, counts = _result(ray, done[0], video)
+        used[video] = add_counts(used[video], counts)
         if step == "start" and status == "parts":
             local[video], spans = payload
             parts_left[video] = len(spans)
@@ -98,17 +101,30 @@ def index_on_ray(
                 pending[task.remote("finish", local[video], shared, None)] = (video, "finish")
                 continue
             status, payload = "error", failed[video]
-        yield Outcome(video, payload, None) if status == "ok" else Outcome(video, None, payload)
+        if status == "ok":
+            yield Outcome(video, payload, None, used[video])
+        else:
+            yield Outcome(video, None, payload, used[video])
 
 
-def _result(ray: Any, ref: Any, video: str) -> tuple[str, Any]:
-    """A task's (status, payload); a task Ray gave up on is an error with a resume hint."""
+def add_counts(a: Counts, b: Counts) -> Counts:
+    """Two tallies of endpoint requests, summed."""
+    total = dict(a)
+    for url, (served, failed, busy_s) in b.items():
+        was = total.get(url, (0, 0, 0.0))
+        total[url] = (was[0] + served, was[1] + failed, was[2] + busy_s)
+    return total
+
+
+def _result(ray: Any, ref: Any, video: str) -> tuple[str, Any, Counts]:
+    """A task's (status, payload, counts); a task Ray gave up on is an error with a resume
+    hint (the requests of a worker that died are not counted)."""
     try:
         return tuple(ray.get(ref))
     except ray.exceptions.RayError as exc:  # worker died more than max_retries times, …
         reason = str(exc).strip().splitlines()[0][:200]
         fix = "its committed chunks are kept: rerun to resume"
-        return "error", (f"{video}: the Ray task failed ({reason})", fix)
+        return "error", (f"{video}: the Ray task failed ({reason})", fix), {}
 
 
 def connect(address: str) -> None:
@@ -132,35 +148,56 @@ def _ray() -> Any:
 
 
 _loaded: dict[tuple[ModelChoice, str], IndexModels] = {}  # per worker process: load once
+Counts = dict[str, tuple[int, int, float]]  # endpoint URL -> (served, failed, busy seconds)
 
 
-def _task(step: str, video: str, shared: tuple[Any, ...], extra: Any) -> tuple[str, Any]:
-    """Runs on a worker. ``start``: index the video, or cut it into parts ("parts", (file,
-    {number: span})); ``part``: index one part; ``finish``: merge the parts. A video's own
-    failure comes back as ("error", (what, fix)); success as ("ok", IndexResult or chunks)."""
-    from longvid.pipeline.index import index_video, index_video_part, split_video
-    from longvid.pipeline.sources import local_video
+def _task(step: str, video: str, shared: tuple[Any, ...], extra: Any) -> tuple[str, Any, Counts]:
+    """Runs on a worker: (status, payload, requests each endpoint served for this task).
 
+    ``start``: index the video, or cut it into parts ("parts", (file, {number: span}));
+    ``part``: index one part; ``finish``: merge the parts. A video's own failure comes back as
+    ("error", (what, fix)); success as ("ok", IndexResult or chunks computed).
+    """
     choice, options, root, wait_s = shared
-    store = Path(root)
     try:
         key = (choice, root)
         if key not in _loaded:
-            _loaded[key] = load_index_models(choice, store)
+            _loaded[key] = load_index_models(choice, Path(root))
         models = _loaded[key]
-        if step == "part":
-            number, span = extra
-            return "ok", index_video_part(video, models, store, options, number, span, wait_s)
-        if step == "finish":
-            return "ok", index_video(video, models, store, options, wait_s=wait_s, join_library=False)
-        force, part_s = extra
-        local = str(local_video(video, store))
-        if part_s:
-            spans = split_video(local, models, store, options, part_s, force, wait_s)
-            if spans:
-                return "parts", (local, spans)
-            force = False  # split_video has done it
-        return "ok", index_video(local, models, store, options, force=force, wait_s=wait_s,
-                                 join_library=False)  # fmt: skip
+        before = _counts(models)
+        status, payload = _step(step, video, models, options, Path(root), wait_s, extra)
     except LongvidError as exc:
-        return "error", (exc.what, exc.fix)
+        return "error", (exc.what, exc.fix), {}
+    used: Counts = {}
+    for url, (served, failed, busy_s) in _counts(models).items():
+        was = before[url]
+        used[url] = (served - was[0], failed - was[1], busy_s - was[2])
+    return status, payload, used
+
+
+def _step(step: str, video: str, models: IndexModels, options: IndexOptions, store: Path,
+          wait_s: float | None, extra: Any) -> tuple[str, Any]:  # fmt: skip
+    from longvid.pipeline.index import index_video, index_video_part, split_video
+    from longvid.pipeline.sources import local_video
+
+    if step == "part":
+        number, span = extra
+        return "ok", index_video_part(video, models, store, options, number, span, wait_s)
+    if step == "finish":
+        return "ok", index_video(video, models, store, options, wait_s=wait_s, join_library=False)
+    force, part_s = extra
+    local = str(local_video(video, store))
+    if part_s:
+        spans = split_video(local, models, store, options, part_s, force, wait_s)
+        if spans:
+            return "parts", (local, spans)
+        force = False  # split_video has done it
+    return "ok", index_video(local, models, store, options, force=force, wait_s=wait_s,
+                             join_library=False)  # fmt: skip
+
+
+def _counts(models: IndexModels) -> Counts:
+    """Requests served, failed and busy seconds so far, per captioner endpoint."""
+    pool = getattr(models.captioner, "pool", None)
+    endpoints = pool.endpoints if pool is not None else []
+    return {e.spec.base_url: (e.served, e.failed, e.busy_s) for e in endpoints}

@@ -34,9 +34,13 @@ class Endpoint:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def stats(self) -> dict[str, Any]:
-        rate = self.served / self.busy_s if self.busy_s else 0.0
-        return {"url": self.spec.base_url, "requests": self.served, "failed": self.failed,
-                "requests_per_s": round(rate, 2)}  # fmt: skip
+        return endpoint_stats(self.spec.base_url, self.served, self.failed, self.busy_s)
+
+
+def endpoint_stats(url: str, served: int, failed: int, busy_s: float) -> dict[str, Any]:
+    """What is reported of an endpoint: requests served and failed, and the rate while busy."""
+    rate = served / busy_s if busy_s else 0.0
+    return {"url": url, "requests": served, "failed": failed, "requests_per_s": round(rate, 2)}
 
 
 class EndpointPool:
