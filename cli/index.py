@@ -69,8 +69,13 @@ def index(
         ),
     ] = None,
     ray_gpus: Annotated[
-        float, typer.Option(min=0, help="GPUs per video task (1 when a local VLM captions).")
-    ] = 0.0,
+        float | None,
+        typer.Option(
+            min=0,
+            help="GPUs per video task (default: 1 when a local video LLM captions and the "
+            "cluster has GPUs, else 0).",
+        ),
+    ] = None,
     ray_split: Annotated[
         float,
         typer.Option(
@@ -92,13 +97,14 @@ def index(
     shots = ShotOptions(detector.value, threshold, min_shot)
     budget = FrameBudget(max_frames=int(setting("max_frames", max_frames)))
     if ray is not None:
-        from longvid.distributed.ray_index import RayPlan
+        from longvid.distributed.ray_index import RayPlan, task_gpus
         from longvid.pipeline.index import ModelChoice
 
         choice = ModelChoice(captioner, asr, ocr, embedder, visual_embedder, device, max_frames)
-        every = visual_every or (2.0 if ray_gpus else 8.0)
-        options = IndexOptions(shots=shots, budget=budget, visual_every_s=every)
         plan = RayPlan(address=ray, gpus=ray_gpus, part_s=ray_split or None)
+        plan = RayPlan(ray, gpus=task_gpus(plan, choice), part_s=plan.part_s)
+        every = visual_every or (2.0 if plan.gpus else 8.0)
+        options = IndexOptions(shots=shots, budget=budget, visual_every_s=every)
         _index_on_ray(paths, choice, options, root, plan, force, wait, as_json, quiet)
         return
     models = load_index_models(

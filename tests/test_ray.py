@@ -207,3 +207,29 @@ def test_a_long_video_is_indexed_in_parts_and_a_killed_part_resumes(
     assert ("00:00:18.0", "00:00:24.0") in extra
     assert set(extra) <= {("00:00:12.0", "00:00:18.0"), ("00:00:18.0", "00:00:24.0")}
     assert not set(extra) & committed_at_kill
+
+
+def test_a_task_asks_for_a_gpu_only_when_a_local_video_llm_captions_on_a_gpu_cluster(
+    tiny_model: Callable[[str], Path],
+) -> None:
+    """Ray's logical resources: a runtime that declares one GPU, on this GPU-less machine."""
+    import ray
+
+    from longvid.distributed.ray_index import RayPlan, task_gpus
+    from longvid.pipeline.index import ModelChoice
+
+    local_vlm = ModelChoice(captioner=str(tiny_model("qwen2_vl")))
+    server = ModelChoice(captioner="openai:qwen@http://127.0.0.1:9/v1")
+    ray.init(num_cpus=1, num_gpus=1, include_dashboard=False, log_to_driver=False)
+    try:
+        assert task_gpus(RayPlan(), local_vlm) == 1.0
+        assert task_gpus(RayPlan(), server) == 0.0
+        assert task_gpus(RayPlan(), ModelChoice(captioner="none")) == 0.0
+        assert task_gpus(RayPlan(gpus=0.5), local_vlm) == 0.5  # the user's choice wins
+    finally:
+        ray.shutdown()
+    ray.init(num_cpus=1, num_gpus=0, include_dashboard=False, log_to_driver=False)
+    try:
+        assert task_gpus(RayPlan(), local_vlm) == 0.0  # no GPUs to ask for
+    finally:
+        ray.shutdown()

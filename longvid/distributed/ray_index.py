@@ -34,7 +34,7 @@ class RayPlan:
     address: str = "local"  # "local": start Ray here; "auto": the cluster RAY_ADDRESS names
     max_retries: int = 3  # reruns of a task whose worker died
     cpus: float = 1.0
-    gpus: float = 0.0  # 1 when a local video LLM captions inside the task
+    gpus: float | None = None  # None: 1 when a local video LLM captions and there are GPUs
     part_s: float | None = 7200.0  # longer videos are cut into parts this long (None: never)
 
 
@@ -68,7 +68,7 @@ def index_on_ray(
     connect(plan.address)
     task = ray.remote(_task).options(
         num_cpus=plan.cpus,
-        num_gpus=plan.gpus,
+        num_gpus=task_gpus(plan, choice),
         max_retries=plan.max_retries,
         retry_exceptions=False,  # a video's own failure would fail again: report it instead
     )
@@ -125,6 +125,20 @@ def _result(ray: Any, ref: Any, video: str) -> tuple[str, Any, Counts]:
         reason = str(exc).strip().splitlines()[0][:200]
         fix = "its committed chunks are kept: rerun to resume"
         return "error", (f"{video}: the Ray task failed ({reason})", fix), {}
+
+
+def task_gpus(plan: RayPlan, choice: ModelChoice) -> float:
+    """GPUs per task: as planned, else 1 when a local video LLM captions inside the task (not a
+    server, not none) and the cluster has GPUs, else 0. Joins the cluster to look."""
+    from longvid.config import setting
+
+    if plan.gpus is not None:
+        return plan.gpus
+    spec = setting("captioner", choice.captioner)
+    if spec is not None and (spec.strip().lower() == "none" or spec.startswith("openai:")):
+        return 0.0
+    connect(plan.address)
+    return 1.0 if _ray().cluster_resources().get("GPU", 0) >= 1 else 0.0
 
 
 def connect(address: str) -> None:
