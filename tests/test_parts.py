@@ -136,6 +136,7 @@ def test_parts_done_by_other_workers_are_kept_and_a_merge_resumes(
     options = IndexOptions()
     parts = split_video(long_video, models, root, options, PART_S)
     assert list(parts) == [0, 1, 2]
+    assert [m.status for m in memories(root)] == ["indexing"]  # as `longvid list` shows it
     index_video_part(long_video, models, root, options, 2, parts[2])
     index_video_part(long_video, models, root, options, 0, parts[0])
     memory = stored(root)

@@ -35,6 +35,7 @@ def plan_parts(path: Any, info: VideoInfo, memory: VideoMemory, part_s: float | 
         return []
     with memory.transaction():
         memory.set_meta("parts", [[s.start, s.end] for s in spans])
+        memory.set_meta("status", "indexing")
     return spans
 
 
