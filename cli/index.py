@@ -219,9 +219,10 @@ def _print(path: str, result: Any, error: str | None, as_json: bool) -> None:
 
 def _json(path: str, result: Any, error: str | None) -> dict[str, Any]:
     if result is None:
-        return {"video": path, "id": None, "status": "error", "chunks": 0, "duration": None,
-                "elapsed_s": None, "error": error}  # fmt: skip
+        return {"video": path, "id": None, "status": "error", "chunks": 0, "computed": 0,
+                "duration": None, "elapsed_s": None, "error": error}  # fmt: skip
     return {"video": path, "id": result.id, "status": result.status, "chunks": result.chunks,
+            "computed": result.computed,  # captioned by this run; the rest resumed
             "duration": result.duration, "elapsed_s": round(result.elapsed_s, 2), "error": None}  # fmt: skip
 
 

@@ -199,6 +199,11 @@ def test_a_long_video_is_indexed_in_parts_and_a_killed_part_resumes(
     assert run.returncode == 0, run.stderr
     assert len(killed) == 1, "the worker was never killed"
     assert_same_memories(store, tmp_path / "one-process")
+    [line] = [eval_json(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    assert line["status"] == "indexed" and line["chunks"] == len(segments(reference))
+    # What the parts captioned counts, less what the killed attempt had committed (at most the
+    # middle part's two chunks): not just the merge's own zero.
+    assert line["chunks"] - 2 <= line["computed"] <= line["chunks"]
     assert not list(store.glob("videos/*/*/parts"))  # merged, then removed
     extra = segments(server) - segments(reference)
     assert set(segments(server)) == set(segments(reference))

@@ -12,8 +12,9 @@ file locks.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,9 @@ def index_on_ray(
     pending: dict[Any, tuple[str, str]] = {  # task -> (video as given, step)
         task.remote("start", video, shared, (force, plan.part_s)): (video, "start") for video in videos
     }
+    started = time.monotonic()
     parts_left: dict[str, int] = {}
+    part_chunks: dict[str, int] = {}  # chunks the parts' tasks captioned, per video
     failed: dict[str, tuple[str, str]] = {}
     local: dict[str, str] = {}  # video as given -> the file the workers read (a URL downloaded)
     used: dict[str, Counts] = {video: {} for video in videos}
@@ -94,6 +97,8 @@ def index_on_ray(
         if step == "part":
             if status == "error":
                 failed.setdefault(video, payload)
+            else:
+                part_chunks[video] = part_chunks.get(video, 0) + payload
             parts_left[video] -= 1
             if parts_left[video]:
                 continue
@@ -101,6 +106,9 @@ def index_on_ray(
                 pending[task.remote("finish", local[video], shared, None)] = (video, "finish")
                 continue
             status, payload = "error", failed[video]
+        if step == "finish" and status == "ok":  # the whole video's work, not the merge's
+            payload = replace(payload, computed=payload.computed + part_chunks.get(video, 0),
+                              elapsed_s=time.monotonic() - started)  # fmt: skip
         if status == "ok":
             yield Outcome(video, payload, None, used[video])
         else:
