@@ -168,7 +168,10 @@ def rank_chunks(
     k = adaptive_k(count, top_k)
     semantic = memory.search_vectors(embedder.embed([query])[0], 2 * k)
     lexical = memory.lexical(query_terms(query), 2 * k)
-    visual = list({chunk: (chunk, s) for _, chunk, s in reversed(frames or [])}.values())[::-1]
+    by_best_frame: dict[int, tuple[int, float]] = {}  # a chunk ranks where its best frame does
+    for _, seen_in, score in frames or []:
+        by_best_frame.setdefault(seen_in, (seen_in, score))
+    visual = list(by_best_frame.values())
     fused = fuse([semantic, lexical, visual])
     best = (3.0 if visual else 2.0) / (_RRF_K + 1)  # first in every ranking
     for idx, _ in semantic[:2]:  # the moments just before and after a strong hit give context
