@@ -67,6 +67,11 @@ class FasterWhisper(Transcriber):
             return []
         if sample_rate != SAMPLE_RATE:
             raise ValueError(f"faster-whisper needs {SAMPLE_RATE} Hz audio")
+        import ctranslate2
+
+        # Where greedy decoding fails its checks, Whisper retries by sampling at a higher
+        # temperature: seeded, the same audio gives the same words every run.
+        ctranslate2.set_random_seed(0)
         segments, _ = self.model.transcribe(
             audio,
             beam_size=5,  # Whisper's own default; greedy decoding hears "fifteen" as "fifty"
