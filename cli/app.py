@@ -8,7 +8,19 @@ import traceback
 from typing import Annotated
 
 import typer
-from longvid_cli import ask, clip, evaluate, index, library, mcp_server, models, report, scenes
+from longvid_cli import (
+    ask,
+    clip,
+    doctor,
+    evaluate,
+    index,
+    library,
+    mcp_server,
+    models,
+    report,
+    scenes,
+)
+from longvid_cli.guard import record_crashes
 from longvid_cli.runner import EXIT_FAILED, debug_enabled, guarded, report_error
 
 from longvid import __version__
@@ -34,6 +46,7 @@ app.command("eval")(guarded(evaluate.evaluate))
 app.command("list")(guarded(library.list_memories))
 app.command("info")(guarded(library.info))
 app.command("models")(guarded(models.models))
+app.command("doctor")(guarded(doctor.doctor))
 library_app = typer.Typer(help="The library-wide index behind search --all.", no_args_is_help=True)
 library_app.command("rebuild")(guarded(library.rebuild))
 app.add_typer(library_app, name="library")
@@ -76,9 +89,10 @@ def _show_library_messages() -> None:
 
 
 def main() -> None:
-    """Console entry point. Unexpected errors become one line (traceback with LONGVID_DEBUG=1)."""
+    """Run the command. Unexpected errors become one line (traceback with LONGVID_DEBUG=1)."""
+    record_crashes()
     try:
-        app()
+        app(prog_name="longvid")
     except LongvidError as exc:
         if debug_enabled():
             raise

@@ -1,5 +1,5 @@
 """``python -m longvid``: the same as the ``longvid`` command."""
 
-from longvid_cli.app import main
+from longvid_cli.guard import main
 
 main()

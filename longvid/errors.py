@@ -32,3 +32,12 @@ class MissingDependencyError(LongvidError):
         super().__init__(
             f"the package '{package}' is not installed", f"install it with: pip install {target}"
         )
+
+
+class NativeCrashError(LongvidError):
+    """A native library (llama.cpp, faiss, onnxruntime, CTranslate2, ...) died by a signal."""
+
+    def __init__(self, backend: str, signal_name: str, fix: str, during: str = "") -> None:
+        self.backend = backend
+        where = f" while {during}" if during else ""
+        super().__init__(f"{backend} crashed ({signal_name}){where}", fix)

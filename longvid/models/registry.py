@@ -210,7 +210,10 @@ def load(channel: str, given: str | None = None, options: LoadOptions | None = N
         except _UNAVAILABLE:
             pass
         else:
-            log.warning("default %s unavailable (%s); using packaged %s", channel, reason, stand_in)
+            log.warning(
+                "default %s unavailable (%s); using packaged %s (longvid doctor checks each model)",
+                channel, reason, stand_in,
+            )
             model.info.details["stand_in"] = True
             return model
     if channel == "embedder":
