@@ -1,37 +1,61 @@
-"""``longvid eval``: accuracy on a multiple-choice video QA file."""
+"""``longvid eval``: a video QA benchmark, read as published and scored as its authors score it."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from longvid_cli.output import emit_json, emit_table
-from longvid_cli.querying import (
-    AsJson,
-    Llm,
-    Store,
-    agent_for,
-    embedder_for,
-    load_llm,
-    open_video_memory,
-    root_of,
-)
+from longvid_cli.querying import AsJson, Llm, Store, agent_for, embedder_for, root_of
+from longvid_cli.runner import report
+
+FORMATS = "common, egoschema, videomme, longvideobench, mlvu, nextqa, lvbench"
 
 
 def evaluate(
     bench: Annotated[
         Path,
         typer.Argument(
-            help="Benchmark file: common JSON/JSONL, EgoSchema, NExT-QA, Video-MME, LVBench, "
-            "LongVideoBench or MLVU."
+            help="Benchmark file as published: EgoSchema questions.json or subset_answers.json, "
+            "Video-MME parquet, LongVideoBench lvb_val.json / lvb_test_wo_gt.json, an MLVU json "
+            "file or its json/ folder, NExT-QA val.csv / test.csv, LVBench video_info.meta.jsonl, "
+            "or the common JSON/JSONL format."
         ),
     ],
     videos: Annotated[
-        Path | None, typer.Option(help="Folder the videos are in (default: beside the file).")
+        Path | None, typer.Option(help="Folder the videos are in (default: the published layout).")
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help=f"Benchmark format ({FORMATS}); default: detected."),
     ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N questions.")] = None,
+    sample: Annotated[
+        int | None, typer.Option(min=1, help="N questions drawn at random (see --seed).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed for --sample.")] = 0,
+    subtitles: Annotated[
+        bool,
+        typer.Option(
+            "--subtitles/--no-subtitles",
+            help="Index with the benchmark's own subtitles (Video-MME, LongVideoBench): the "
+            "published 'w/ subs' setting. Without, speech comes from the audio as usual.",
+        ),
+    ] = False,
+    submission: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the predictions in the file shape the authors take. Splits without public "
+            "answers (EgoSchema, LongVideoBench test) are always written, by default to the "
+            "authors' file name in the current directory."
+        ),
+    ] = None,
+    compare: Annotated[
+        bool, typer.Option("--compare", help="Also run the one-retrieval baseline and compare.")
+    ] = False,
     llm: Llm = None,
     captioner: Annotated[
         str | None, typer.Option(help="Video LLM for closer looks (default: the indexing one).")
@@ -51,65 +75,170 @@ def evaluate(
     as_json: AsJson = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Run multiple-choice video QA: index each video once, answer (cached), print accuracy."""
-    from tqdm import tqdm
-
-    from longvid.models.registry import LoadOptions, load
+    """Answer a benchmark's questions (each video indexed once, answers cached) and score them."""
     from longvid.pipeline.ask import AskOptions
-    from longvid.pipeline.benchmarks import load_benchmark
-    from longvid.pipeline.evaluate import evaluate as run_eval
+    from longvid.pipeline.benchmarks import FORMATS as READERS
+    from longvid.pipeline.benchmarks import read_benchmark, select
 
-    name, items = load_benchmark(bench, videos)
-    items = items[:limit] if limit else items
+    benchmark = read_benchmark(bench, videos, fmt)
+    for note in benchmark.notes:
+        report("note", note)
+    items = select(benchmark.items, limit, sample, seed)
+    if not items:
+        raise typer.Exit(0)
     root = root_of(store)
+    memory_for = _memories(items, root, quiet, subtitles)
+    looker, chat = _models(items, memory_for, captioner, llm, inspect, max_frames)
+    reader = READERS[benchmark.format]
+    runs = {"agent": agent_for(chat, agent)} | ({"baseline": False} if compare else {})
+    results = {}
+    for name, use_agent in runs.items():
+        options = AskOptions(
+            inspect=inspect, max_steps=max_steps, max_frames=max_frames, agent=use_agent
+        )
+        outcome = _run(
+            items,
+            memory_for,
+            root,
+            chat,
+            looker,
+            options,
+            f"{bench.name} ({benchmark.format})",
+            quiet,
+        )
+        results[name] = (outcome, reader.score(outcome.records))
+    outcome, scores = results["agent"]
+    summary = {"benchmark": str(bench), "format": benchmark.format, "split": benchmark.split,
+               "subtitles": subtitles, **outcome.to_dict(scores)}  # fmt: skip
+    if compare:
+        summary["compare"] = {n: {"accuracy": s.accuracy, "correct": s.correct, "total": s.total,
+                                  "mean_seconds": o.to_dict()["mean_seconds"]} for n, (o, s) in results.items()}  # fmt: skip
+    summary["submission"] = _write_submission(reader, benchmark, outcome.records, submission)
+    if as_json:
+        emit_json(summary)
+    else:
+        _print(summary, benchmark.title)
+    if outcome.skipped:
+        raise typer.Exit(1)
+
+
+def _memories(items: list[Any], root: Path, quiet: bool, subtitles: bool) -> Any:
+    """video -> its memory: indexed first when needed; with ``subtitles``, the benchmark's own
+    subtitles go in as a sidecar of a linked copy (indexed without speech recognition)."""
+    from longvid.pipeline.benchmarks.subtitles import staged_video
+
+    staged = {
+        i.video: staged_video(i, root / "eval" / "subtitles")
+        for i in items
+        if subtitles and i.subtitles
+    }
     opened: dict[str, Any] = {}
 
     def memory_for(video: str) -> Any:
         if video not in opened:
-            opened[video] = open_video_memory(video, root, index_first=True, quiet=quiet)
+            opened[video] = _open_memory(staged.get(video, video), root, quiet, video in staged)
         return opened[video]
 
-    first = memory_for(items[0].video)
-    spec = captioner or first.meta("settings")["captioner"]
+    return memory_for
+
+
+def _open_memory(video: str, root: Path, quiet: bool, subtitled: bool) -> Any:
+    """The memory eval reads: with subtitles, the one built from them (asr off, their sidecar)."""
+    from longvid_cli.querying import open_video_memory
+
+    if not subtitled:
+        return open_video_memory(video, root, index_first=True, quiet=quiet)
+    from longvid_cli.index import load_index_models
+    from longvid_cli.runner import Bars
+
+    from longvid.memory.store import VideoMemory
+    from longvid.pipeline.index import index_video
+
+    with Bars(Path(video).name, quiet) as bars:
+        models = load_index_models(None, "none", None, None, None, None, root=root)
+        result = index_video(video, models, root, progress=bars.update)
+    return VideoMemory(Path(result.memory))
+
+
+def _models(items: list[Any], memory_for: Any, captioner: str | None, llm: str | None,
+            inspect: bool, max_frames: int) -> tuple[Any, Any]:  # fmt: skip
+    """The video LLM for closer looks (None without) and the answering LLM. All of eval's model
+    wiring is here (and in _open_memory's indexing)."""
+    from longvid_cli.querying import load_llm
+
+    from longvid.errors import LongvidError
+    from longvid.models.registry import LoadOptions, load
+
+    spec = captioner
+    if spec is None:  # the indexing captioner, from the first video that opens
+        for item in items:
+            try:
+                spec = memory_for(item.video).meta("settings")["captioner"]
+                break
+            except (LongvidError, OSError):
+                continue
     looker = (
         load("captioner", spec, LoadOptions(frame_cap=max_frames))
-        if inspect and spec != "none"
+        if inspect and spec not in (None, "none")
         else None
     )
-    chat = load_llm(llm, looker)
+    return looker, load_llm(llm, looker)
+
+
+def _run(items: list[Any], memory_for: Any, root: Path, chat: Any, looker: Any, options: Any,
+         label: str, quiet: bool) -> Any:  # fmt: skip
+    from tqdm import tqdm
+
+    from longvid.pipeline.evaluate import evaluate as run_eval
+
     bar = tqdm(
-        total=len(items),
-        desc=f"{bench.name} ({name})",
-        file=sys.stderr,
-        disable=quiet or not sys.stderr.isatty(),
+        total=len(items), desc=label, file=sys.stderr, disable=quiet or not sys.stderr.isatty()
     )
-    report = run_eval(
-        items,
-        memory_for,
-        lambda memory: embedder_for(memory.meta("settings")["embedder"], root),
-        chat,
-        looker,
-        AskOptions(
-            inspect=inspect,
-            max_steps=max_steps,
-            max_frames=max_frames,
-            agent=agent_for(chat, agent),
-        ),
-        progress=lambda done, total: bar.update(done - bar.n),
-    )
+    outcome = run_eval(items, memory_for, lambda memory: embedder_for(memory.meta("settings")["embedder"], root),
+                       chat, looker, options, progress=lambda done, total: bar.update(done - bar.n))  # fmt: skip
     bar.close()
-    summary = report.to_dict()
-    if as_json:
-        emit_json({"benchmark": str(bench), "format": name, **summary})
-        return
-    typer.echo(
-        f"{bench} ({name}): accuracy {summary['accuracy']:.1%} ({summary['correct']}/{summary['total']})"
+    return outcome
+
+
+def _write_submission(
+    reader: Any, benchmark: Any, records: list[dict[str, Any]], path: Path | None
+) -> str | None:
+    """The predictions file: where asked, and always for a split whose answers are not public."""
+    if path is None and benchmark.split != "test":
+        return None
+    shaped = reader.submission(benchmark, records)
+    if shaped is None:
+        return None
+    name, content = shaped
+    target = path or Path(name)
+    target.write_text(json.dumps(content, indent=1, ensure_ascii=False), encoding="utf-8")
+    report(
+        "note",
+        f"predictions for {len(records)} questions written to {target}",
+        f"the {benchmark.title} submission shape",
     )
-    rows = [
-        (c, f"{v['accuracy']:.1%}", f"{v['correct']}/{v['total']}")
-        for c, v in summary["categories"].items()
-    ]
-    emit_table(rows, ("category", "accuracy", "correct"))
+    return str(target)
+
+
+def _print(summary: dict[str, Any], title: str) -> None:
+    """The terminal report: the headline, each published breakdown as a table, what longvid adds."""
+    unscored = f", {summary['unscored']} unscored" if summary.get("unscored") else ""
+    typer.echo(f"{summary['benchmark']} ({title}, {summary['split']}): {summary['headline']} "
+               f"{summary['accuracy']:.1%} ({summary['correct']}/{summary['total']}{unscored})")  # fmt: skip
+    for field, groups in summary.get("breakdowns", {}).items():
+        if len(groups) > 1 or field != "category":
+            rows = [
+                (name, f"{v['accuracy']:.1%}", f"{v['correct']}/{v['total']}")
+                for name, v in groups.items()
+            ]
+            emit_table(rows, (field, "accuracy", "correct"))
+    for task, count in summary.get("unscored_by_task", {}).items():
+        typer.echo(f"  {task}: {count} open-ended answers kept in --json, unscored (no judge)")
+    if summary.get("published"):
+        typer.echo("published fields: " + json.dumps(summary["published"], ensure_ascii=False))
+    for name, figures in summary.get("compare", {}).items():
+        typer.echo(f"{name}: {figures['accuracy']:.1%} ({figures['correct']}/{figures['total']}), "
+                   f"{figures['mean_seconds']} s per question")  # fmt: skip
     typer.echo(
         f"per question: {summary['mean_steps']} steps, {summary['mean_tokens']} LLM tokens, "
         f"{summary['mean_seconds']} s; frames {summary['mean_frames_captioned']} captioned, "
@@ -121,3 +250,10 @@ def evaluate(
             f"overlaps the reference): {summary['citation_accuracy']:.1%}; "
             f"mean cited-time error: {summary['mean_time_error_s']} s"
         )
+    for skip in summary["skipped"]:
+        typer.echo(
+            f"skipped {skip['questions']} question(s) of {skip['video']}: {skip['reason']}",
+            err=True,
+        )
+    if summary.get("submission"):
+        typer.echo(f"predictions: {summary['submission']}")

@@ -1,4 +1,5 @@
-"""``eval``: benchmark adapters, reading the chosen option, scoring, caching, CLI output."""
+"""``eval``: the common format, reading the chosen option, scoring, caching, CLI output (the published
+benchmarks: tests/test_benchmark_formats.py and tests/test_benchmark_eval.py)."""
 
 from __future__ import annotations
 
@@ -38,29 +39,9 @@ def test_common_format_with_letters_or_indices(tmp_path: Path) -> None:
     assert load_benchmark(jsonl, videos_dir="/videos")[1][0].video == "/videos/v.mp4"
 
 
-def test_egoschema_nextqa_videomme_adapters(tmp_path: Path) -> None:
-    ego = write(tmp_path / "ego.json", [{"q_uid": "abc", "google_drive_id": "g", "question": "What did c do?",
-                                         **{f"option {i}": f"o{i}" for i in range(5)}, "answer": 3}])  # fmt: skip
-    assert load_benchmark(ego) == ("egoschema", [Item("abc", str(tmp_path / "abc.mp4"), "What did c do?",
-                                                      ("o0", "o1", "o2", "o3", "o4"), 3)])  # fmt: skip
-    nextqa = tmp_path / "val.csv"
-    nextqa.write_text("video,frame_count,width,height,question,answer,qid,type,a0,a1,a2,a3,a4\n"
-                      "4010069381,369,640,480,why did the boy run,2,6,CW,a,b,c,d,e\n")  # fmt: skip
-    name, [item] = load_benchmark(nextqa)
-    assert (name, item.id, item.video, item.answer, item.category) == (
-        "nextqa", "4010069381_6", str(tmp_path / "4010069381.mp4"), 2, "CW")  # fmt: skip
-    mme = write(tmp_path / "mme.json", [{"video_id": "001", "videoID": "fFjv93ACGo8", "question_id": "001-1",
-                                         "duration": "short", "domain": "Knowledge", "task_type": "Counting Problem",
-                                         "question": "How many?", "options": ["A. 1.", "B. 2.", "C. 3.", "D. 4."],
-                                         "answer": "C"}])  # fmt: skip
-    name, [item] = load_benchmark(mme)
-    assert (name, item.video, item.options, item.answer, item.category) == (
-        "videomme", str(tmp_path / "fFjv93ACGo8.mp4"), ("1.", "2.", "3.", "4."), 2, "Counting Problem")  # fmt: skip
-
-
 @pytest.mark.parametrize(("rows", "message"), [
     ([], "no questions"),
-    ([{"movie": "x"}], "unknown benchmark format"),
+    ([{"movie": "x"}], "not a benchmark file longvid knows"),
     ([{"video": "v", "question": "q", "options": ["a"], "answer": "Z"}], "neither an index nor a letter"),
     ([{"video": "v", "question": "q", "options": ["a"], "answer": 3}], "out of range"),
 ])  # fmt: skip
@@ -156,40 +137,3 @@ def test_recall_and_time_error_against_spans() -> None:
     said = _timing(97.0, None, record)  # said at 97 s: 3 s before the nearest span
     assert said["recall_at_5"] is False and said["time_error_s"] == 37.0
     assert _timing(None, None, record) == {}
-
-
-def test_lvbench_longvideobench_mlvu_adapters(tmp_path: Path) -> None:
-    lvbench = tmp_path / "video_info.meta.jsonl"
-    lvbench.write_text(json.dumps({"key": "ZQ1", "type": "sport", "qa": [
-        {"uid": "101", "question": "What does the referee hold?\n(A) A flag\n(B) A whistle\n(C) A card\n(D) A ball",
-         "answer": "C", "question_type": ["key information retrieval"], "time_reference": "01:02-01:10"},
-        {"uid": "102", "question": "Who scores?\n(A) Ann\n(B) Bo\n(C) Cy\n(D) Di", "answer": "A",
-         "question_type": ["event understanding"], "time_reference": "1:00:05-1:00:09"}]}) + "\n")  # fmt: skip
-    name, items = load_benchmark(lvbench)
-    assert name == "lvbench" and len(items) == 2
-    first = items[0]
-    assert (first.id, first.video, first.question) == (
-        "101",
-        str(tmp_path / "ZQ1.mp4"),
-        "What does the referee hold?",
-    )
-    assert first.options == ("A flag", "A whistle", "A card", "A ball") and first.answer == 2
-    assert (first.category, first.time, first.time_end) == ("key information retrieval", 62.0, 70.0)
-    assert (items[1].time, items[1].time_end) == (3605.0, 3609.0)
-    lvb = write(tmp_path / "lvb_val.json", [{"video_id": "86CxyhFV9MI", "question": "What colour is the car?",
-                                             "candidates": ["red", "blue", "green"], "correct_choice": 1,
-                                             "video_path": "86CxyhFV9MI.mp4", "question_category": "TOS",
-                                             "id": "86CxyhFV9MI_0"}])  # fmt: skip
-    name, [item] = load_benchmark(lvb)
-    assert (name, item.id, item.options, item.answer, item.category) == (
-        "longvideobench", "86CxyhFV9MI_0", ("red", "blue", "green"), 1, "TOS")  # fmt: skip
-    mlvu = write(tmp_path / "1_plotQA.json", [{"video": "movie101_66.mp4", "duration": 246,
-                                               "question": "Why does he run?", "candidates": ["late", "rain"],
-                                               "answer": "rain", "question_type": "plotQA"}])  # fmt: skip
-    name, [item] = load_benchmark(mlvu)
-    assert (name, item.video, item.answer, item.category) == (
-        "mlvu",
-        str(tmp_path / "movie101_66.mp4"),
-        1,
-        "plotQA",
-    )

@@ -1,7 +1,9 @@
-"""``eval``: multiple-choice video QA. Each video is indexed once; answers are cached in its memory.
+"""``eval``: video QA benchmarks. Each video is indexed once; answers are cached in its memory.
 
 Questions go through the same ``ask`` agent users get (retrieval, closer looks, citations), with
-the options listed and the reply read back as an option letter.
+the options listed and the reply read back as an option letter (open-ended questions are asked as
+they are). A video that cannot be opened or indexed skips its questions, with the reason, and the
+run goes on; answers already given are cached, so an interrupted run resumes without re-asking.
 """
 
 from __future__ import annotations
@@ -16,19 +18,21 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from longvid.errors import LongvidError
 from longvid.memory.store import VideoMemory
 from longvid.models.base import Captioner, ChatModel, Embedder
 from longvid.pipeline.ask import AskOptions, ask
-from longvid.pipeline.benchmarks import LETTERS, Item
+from longvid.pipeline.benchmarks import LETTERS, Item, Scores
 
 
 @dataclass
 class Report:
-    """Accuracy overall and per category, with the per-question records."""
+    """Accuracy overall and per category, with the per-question records and the skipped videos."""
 
     records: list[dict[str, Any]]
     elapsed_s: float = 0.0
     categories: dict[str, dict[str, float]] = field(default_factory=dict)
+    skipped: list[dict[str, Any]] = field(default_factory=list)  # {"video", "reason", "questions"}
 
     @property
     def scored(self) -> list[dict[str, Any]]:
@@ -39,12 +43,23 @@ class Report:
         scored = self.scored
         return sum(r["correct"] for r in scored) / len(scored) if scored else 0.0
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, scores: Scores | None = None) -> dict[str, Any]:
+        """The report as JSON; with the benchmark's ``scores``, its headline and breakdowns."""
         scored = self.scored
-        return {
+        head: dict[str, Any] = {
             "accuracy": round(self.accuracy, 4),
             "correct": sum(r["correct"] for r in scored),
             "total": len(scored),
+        }
+        if scores is not None:
+            head = {"accuracy": scores.accuracy, "correct": scores.correct, "total": scores.total,
+                    "headline": scores.headline, "breakdowns": scores.breakdowns,
+                    "published": scores.published, "unscored": scores.unscored,
+                    "unscored_by_task": scores.unscored_by}  # fmt: skip
+        return {
+            **head,
+            "answered": len(self.records),
+            "skipped": self.skipped,
             "categories": self.categories,
             "mean_frames_captioned": _mean(r["frames_captioned"] for r in self.records),
             "mean_frames_inspected": _mean(r["frames_inspected"] for r in self.records),
@@ -64,7 +79,9 @@ class Report:
 
 
 def choice_prompt(item: Item) -> str:
-    """The question with lettered options and how to reply."""
+    """The question with lettered options and how to reply (open-ended: the question itself)."""
+    if item.open_ended:
+        return item.question
     options = "\n".join(f"({LETTERS[i]}) {text}" for i, text in enumerate(item.options))
     return f"{item.question}\nOptions:\n{options}\nAnswer with the letter of the correct option first, then why."
 
@@ -114,24 +131,48 @@ def evaluate(
     options = options or AskOptions()
     records = []
     frames_captioned: dict[Path, int] = {}  # per video, counted once
+    failed: dict[str, str] = {}  # video -> why it could not be opened or indexed
     for number, item in enumerate(items, start=1):
-        memory = memory_for(item.video)
-        key = answer_key(item, llm, options)
-        record = memory.cached_answer(key)
-        if record is None:
-            if memory.folder not in frames_captioned:
-                frames_captioned[memory.folder] = _frames_captioned(memory)
-            record = _answer(item, memory, embedder_for(memory), llm, captioner, options)
-            record["frames_captioned"] = frames_captioned[memory.folder]
-            memory.save_answer(key, record)
-        records.append({**record, "id": item.id, "answer": item.answer, "category": item.category,
-                        "correct": item.answer is not None and record["predicted"] == item.answer,
-                        **_timing(item.time, item.time_end, record)})  # fmt: skip
+        memory = None if item.video in failed else _open(item.video, memory_for, failed)
+        if memory is not None:
+            key = answer_key(item, llm, options)
+            record = memory.cached_answer(key)
+            if record is None:
+                if memory.folder not in frames_captioned:
+                    frames_captioned[memory.folder] = _frames_captioned(memory)
+                record = _answer(item, memory, embedder_for(memory), llm, captioner, options)
+                record["frames_captioned"] = frames_captioned[memory.folder]
+                memory.save_answer(key, record)
+            records.append(_scored(item, record))
         if progress:
             progress(number, len(items))
     report = Report(records, time.monotonic() - started)
+    report.skipped = [{"video": video, "reason": reason, "questions": sum(i.video == video for i in items)}
+                      for video, reason in failed.items()]  # fmt: skip
     report.categories = _by_category(report.scored)
     return report
+
+
+def _open(
+    video: str, memory_for: Callable[[str], VideoMemory], failed: dict[str, str]
+) -> VideoMemory | None:
+    """The video's memory, or None with the reason noted (a missing or broken video skips)."""
+    try:
+        return memory_for(video)
+    except LongvidError as exc:
+        failed[video] = exc.what
+    except OSError as exc:
+        failed[video] = f"{exc.strerror or exc}: {exc.filename or video}"
+    return None
+
+
+def _scored(item: Item, record: dict[str, Any]) -> dict[str, Any]:
+    predicted = record["predicted"]
+    return {**record, "id": item.id, "answer": item.answer, "category": item.category,
+            "predicted_letter": "" if predicted is None else LETTERS[predicted],
+            "correct": item.answer is not None and predicted == item.answer,
+            "tags": dict(item.tags), **({"reference": item.reference} if item.reference else {}),
+            **_timing(item.time, item.time_end, record)}  # fmt: skip
 
 
 def _answer(item: Item, memory: VideoMemory, embedder: Embedder, llm: ChatModel,
@@ -142,7 +183,7 @@ def _answer(item: Item, memory: VideoMemory, embedder: Embedder, llm: ChatModel,
         "video": item.video,
         "question": item.question,
         "options": list(item.options),
-        "predicted": read_choice(result.answer, item.options),
+        "predicted": read_choice(result.answer, item.options) if item.options else None,
         "response": result.answer,
         "steps": len(result.steps),
         "tools": [s.tool for s in result.steps],
