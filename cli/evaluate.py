@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 from longvid_cli.output import emit_json, emit_table
-from longvid_cli.querying import AsJson, Llm, Store, agent_for, embedder_for, root_of
+from longvid_cli.querying import AsJson, Llm, Store
 from longvid_cli.runner import report
 
 FORMATS = "common, egoschema, videomme, longvideobench, mlvu, nextqa, lvbench"
@@ -86,11 +86,13 @@ def evaluate(
     items = select(benchmark.items, limit, sample, seed)
     if not items:
         raise typer.Exit(0)
-    root = root_of(store)
-    memory_for = _memories(items, root, quiet, subtitles)
-    looker, chat = _models(items, memory_for, captioner, llm, inspect, max_frames)
+    models = _Models(store, captioner, llm, inspect, max_frames, quiet)
+    memory_for = models.memories(items, subtitles)
+    looker, chat = models.answering(items, memory_for)
     reader = READERS[benchmark.format]
-    runs = {"agent": agent_for(chat, agent)} | ({"baseline": False} if compare else {})
+    runs = {"agent": models.engine.use_agent(chat, agent)} | (
+        {"baseline": False} if compare else {}
+    )
     results = {}
     for name, use_agent in runs.items():
         options = AskOptions(
@@ -99,7 +101,7 @@ def evaluate(
         outcome = _run(
             items,
             memory_for,
-            root,
+            models,
             chat,
             looker,
             options,
@@ -122,70 +124,74 @@ def evaluate(
         raise typer.Exit(1)
 
 
-def _memories(items: list[Any], root: Path, quiet: bool, subtitles: bool) -> Any:
-    """video -> its memory: indexed first when needed; with ``subtitles``, the benchmark's own
-    subtitles go in as a sidecar of a linked copy (indexed without speech recognition)."""
-    from longvid.pipeline.benchmarks.subtitles import staged_video
+class _Models:
+    """All of eval's model wiring, through the engine: the memories (each video indexed once, with
+    the engine's models when it is not yet), the video LLM for closer looks and the answering LLM.
+    With ``subtitles``, a benchmark's own subtitles go in as the sidecar of a link to the video, in
+    a store of their own under the store (``eval/subtitled``: a memory with the same models but
+    other speech), indexed without speech recognition."""
 
-    staged = {
-        i.video: staged_video(i, root / "eval" / "subtitles")
-        for i in items
-        if subtitles and i.subtitles
-    }
-    opened: dict[str, Any] = {}
+    def __init__(self, store: Path | None, captioner: str | None, llm: str | None, inspect: bool,
+                 max_frames: int, quiet: bool) -> None:  # fmt: skip
+        from longvid.engine import Engine
 
-    def memory_for(video: str) -> Any:
-        if video not in opened:
-            opened[video] = _open_memory(staged.get(video, video), root, quiet, video in staged)
-        return opened[video]
+        self.engine = Engine(store, captioner=captioner, llm=llm, max_frames=max_frames)
+        self.subtitled = Engine(self.engine.store / "eval" / "subtitled", asr="none",
+                                captioner=captioner, llm=llm, max_frames=max_frames)  # fmt: skip
+        self.inspect, self.quiet = inspect, quiet
 
-    return memory_for
+    def memories(self, items: list[Any], subtitles: bool) -> Any:
+        from longvid.pipeline.benchmarks.subtitles import staged_video
 
+        folder = self.subtitled.store / "links"
+        staged = {i.video: staged_video(i, folder) for i in items if subtitles and i.subtitles}
+        opened: dict[str, Any] = {}
 
-def _open_memory(video: str, root: Path, quiet: bool, subtitled: bool) -> Any:
-    """The memory eval reads: with subtitles, the one built from them (asr off, their sidecar)."""
-    from longvid_cli.querying import open_video_memory
+        def memory_for(video: str) -> Any:
+            if video not in opened:
+                opened[video] = self._memory(staged.get(video, video), video in staged)
+            return opened[video]
 
-    if not subtitled:
-        return open_video_memory(video, root, index_first=True, quiet=quiet)
-    from longvid_cli.index import load_index_models
-    from longvid_cli.runner import Bars
+        return memory_for
 
-    from longvid.memory.store import VideoMemory
-    from longvid.pipeline.index import index_video
+    def _memory(self, video: str, subtitled: bool) -> Any:
+        from longvid_cli.runner import Bars
 
-    with Bars(Path(video).name, quiet) as bars:
-        models = load_index_models(None, "none", None, None, None, None, root=root)
-        result = index_video(video, models, root, progress=bars.update)
-    return VideoMemory(Path(result.memory))
+        from longvid.engine import index
+        from longvid.errors import LongvidError
+        from longvid.memory.store import VideoMemory
 
+        if not Path(video).is_file():
+            raise LongvidError(
+                f"no such file: {video}", "check the benchmark's video folder (--videos)"
+            )
+        engine = self.subtitled if subtitled else self.engine
+        with Bars(Path(video).name, self.quiet) as bars:
+            result = index(video, engine, progress=bars.update)  # up to date: opens at once
+        return VideoMemory(Path(result.memory))
 
-def _models(items: list[Any], memory_for: Any, captioner: str | None, llm: str | None,
-            inspect: bool, max_frames: int) -> tuple[Any, Any]:  # fmt: skip
-    """The video LLM for closer looks (None without) and the answering LLM. All of eval's model
-    wiring is here (and in _open_memory's indexing)."""
-    from longvid_cli.querying import load_llm
+    def embedder(self, memory: Any) -> Any:
+        subtitled = Path(memory.folder).is_relative_to(self.subtitled.store)
+        engine = self.subtitled if subtitled else self.engine
+        return engine.query_embedder(memory.meta("settings")["embedder"])
 
-    from longvid.errors import LongvidError
-    from longvid.models.registry import LoadOptions, load
+    def answering(self, items: list[Any], memory_for: Any) -> tuple[Any, Any]:
+        """The video LLM for closer looks (None without) and the answering LLM."""
+        from longvid.errors import LongvidError
 
-    spec = captioner
-    if spec is None:  # the indexing captioner, from the first video that opens
-        for item in items:
+        looker = None
+        for item in (
+            items if self.inspect else []
+        ):  # the indexing captioner, from a video that opens
             try:
-                spec = memory_for(item.video).meta("settings")["captioner"]
+                looker = self.engine.looker(memory_for(item.video).meta("settings")["captioner"])
                 break
             except (LongvidError, OSError):
                 continue
-    looker = (
-        load("captioner", spec, LoadOptions(frame_cap=max_frames))
-        if inspect and spec not in (None, "none")
-        else None
-    )
-    return looker, load_llm(llm, looker)
+        return looker, self.engine.llm(looker)
 
 
-def _run(items: list[Any], memory_for: Any, root: Path, chat: Any, looker: Any, options: Any,
+def _run(items: list[Any], memory_for: Any, models: _Models, chat: Any, looker: Any, options: Any,
          label: str, quiet: bool) -> Any:  # fmt: skip
     from tqdm import tqdm
 
@@ -194,8 +200,8 @@ def _run(items: list[Any], memory_for: Any, root: Path, chat: Any, looker: Any, 
     bar = tqdm(
         total=len(items), desc=label, file=sys.stderr, disable=quiet or not sys.stderr.isatty()
     )
-    outcome = run_eval(items, memory_for, lambda memory: embedder_for(memory.meta("settings")["embedder"], root),
-                       chat, looker, options, progress=lambda done, total: bar.update(done - bar.n))  # fmt: skip
+    outcome = run_eval(items, memory_for, models.embedder, chat, looker, options,
+                       progress=lambda done, total: bar.update(done - bar.n))  # fmt: skip
     bar.close()
     return outcome
 

@@ -21,7 +21,7 @@ from typing import Any
 from longvid.errors import LongvidError
 from longvid.memory.store import VideoMemory
 from longvid.models.base import Captioner, ChatModel, Embedder
-from longvid.pipeline.ask import AskOptions, ask
+from longvid.pipeline.ask import NOT_FOUND, AskOptions, ask
 from longvid.pipeline.benchmarks import LETTERS, Item, Scores
 
 
@@ -90,6 +90,8 @@ def read_choice(reply: str, options: Sequence[str]) -> int | None:
     """The option a reply picks: "B." / "(B)" / "answer: B" first, else the one option it names."""
     letters = LETTERS[: len(options)]
     text = reply.strip()
+    if text.lower().startswith(NOT_FOUND):  # the agent's abstention still carries the model's pick
+        text = text[len(NOT_FOUND) :].lstrip(" :-–—")
     patterns = [
         rf"^\W*([{letters}])(?:[.:)\]]|\s*$|\s*[-–—\n])",  # "B", "B.", "(B)", "B - because"
         rf"\b(?:answer|option|choice)\s*(?:is|:)?\s*\(?([{letters}])\b",  # "the answer is B"
