@@ -29,7 +29,7 @@ from benchmarks.latency_throughput import FreeEmbedder
 from longvid.memory.library_index import LibraryIndex
 from longvid.memory.store import ChunkRecord, VideoMemory
 from longvid.memory.vectors import VectorFile
-from longvid.pipeline.search import search_library
+from longvid.recall.search import search_library
 
 WORDS = [
     "ferry",

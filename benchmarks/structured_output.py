@@ -24,6 +24,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from longvid.config import store_root
+from longvid.memory.library import open_memory
 from longvid.models import packaged
 from longvid.models.base import ChatModel, Message
 from longvid.models.llamacpp import LlamaCppChat
@@ -33,7 +34,6 @@ from longvid.models.structured import first_json_object, parse_reply, with_schem
 from longvid.pipeline.ask import AskOptions
 from longvid.pipeline.benchmarks import load_benchmark
 from longvid.pipeline.evaluate import evaluate
-from longvid.pipeline.retrieve import open_memory
 
 
 class Counted(ChatModel):

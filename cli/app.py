@@ -20,10 +20,10 @@ from longvid_cli import (
     report,
     scenes,
 )
-from longvid_cli.guard import record_crashes
 from longvid_cli.runner import EXIT_FAILED, debug_enabled, guarded, report_error
 
 from longvid import __version__
+from longvid.crashes import record_crashes
 from longvid.errors import LongvidError
 
 app = typer.Typer(
@@ -45,6 +45,7 @@ app.command("mcp")(guarded(mcp_server.mcp))
 app.command("eval")(guarded(evaluate.evaluate))
 app.command("list")(guarded(library.list_memories))
 app.command("info")(guarded(library.info))
+app.command("prune")(guarded(library.prune))
 app.command("models")(guarded(models.models))
 app.command("doctor")(guarded(doctor.doctor))
 library_app = typer.Typer(help="The library-wide index behind search --all.", no_args_is_help=True)
@@ -86,6 +87,9 @@ def _show_library_messages() -> None:
         logger.addHandler(_LabelledStderr())
     logger.setLevel(logging.INFO)
     logger.propagate = False
+    if not debug_enabled():  # libraries' own chatter (faiss: "Loading faiss with AVX2 support")
+        for noisy in ("faiss", "faiss.loader", "httpx", "onnxruntime"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def main() -> None:

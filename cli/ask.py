@@ -9,18 +9,7 @@ from typing import Annotated, Any
 
 import typer
 from longvid_cli.output import emit_json
-from longvid_cli.querying import (
-    AsJson,
-    IndexFirst,
-    Llm,
-    Store,
-    agent_for,
-    embedder_for,
-    load_llm,
-    open_video_memory,
-    root_of,
-    visual_for,
-)
+from longvid_cli.querying import AsJson, IndexFirst, Llm, Store, engine_for, open_video
 from longvid_cli.runner import Batch, expand_videos, report
 
 from longvid.timeline import hms
@@ -66,35 +55,22 @@ def ask(
     index_first: IndexFirst = False,
     as_json: AsJson = False,
 ) -> None:
-    """Answer questions about a video, citing the moments the answer rests on."""
-    from longvid.models.registry import LoadOptions, load
-    from longvid.pipeline.ask import AskOptions
-    from longvid.pipeline.ask import ask as answer_question
-    from longvid.pipeline.sources import local_video
+    """Answer questions about a video, citing the moments the answer rests on.
 
-    root = root_of(store)
-    memory = open_video_memory(video, root, index_first)
-    video = local_video(video, root, fetch=False)  # a URL: the download closer looks read
-    settings = memory.meta("settings")
-    embedder = embedder_for(settings["embedder"], root)
-    looker = None
-    if inspect:
-        spec = captioner or settings["captioner"]
-        looker = (
-            load("captioner", spec, LoadOptions(frame_cap=max_frames)) if spec != "none" else None
-        )
-    chat = load_llm(llm, looker)
-    options = AskOptions(top_k=top_k, inspect=inspect, max_steps=max_steps, max_frames=max_frames,
-                         agent=agent_for(chat, agent))  # fmt: skip
+    The default: the agent with tools when --llm names a capable model; the packaged 135M
+    stand-in answers in one step (one retrieval, one answer), as --no-agent does for any model.
+    """
+    engine = engine_for(store, llm=llm, captioner=captioner)
+    target = open_video(video, engine, index_first)
     asked = (
         [line.strip() for line in sys.stdin if line.strip()] if questions == ["-"] else questions
     )
     for question in asked:
-        result = answer_question(video, question, memory, embedder, chat, looker, options,
-                                 on_step=print_step if trace else None,
-                                 visual=visual_for(settings.get("visual_embedder")))  # fmt: skip
+        result = target.ask(question, agent=agent, top_k=top_k, max_steps=max_steps,
+                            max_frames=max_frames, inspect=inspect,
+                            on_step=print_step if trace else None)  # fmt: skip
         if as_json:
-            emit_json(result.to_dict(video))
+            emit_json(result.to_dict(target.path))
         else:
             typer.echo(result.answer)
             if not result.evidence:
@@ -122,21 +98,16 @@ def search(
     as_json: AsJson = False,
 ) -> None:
     """Find the moments of a video (or of every indexed video, with --all) that match a query."""
-    from longvid.pipeline.search import search_library, search_memory
+    from longvid.engine import library
 
-    root = root_of(store)
+    engine = engine_for(store)
     if everywhere:
         text = " ".join(t for t in (target, query) if t)
-        moments = search_library(
-            root, text, top_k, lambda spec: embedder_for(spec, root), visual_for
-        )
+        moments = library(engine=engine).search(text, top_k)
     else:
         if query is None:
             raise typer.BadParameter("give a query after the video (or use --all QUERY)")
-        memory = open_video_memory(target, root, index_first=False)
-        settings = memory.meta("settings")
-        moments = search_memory(memory, embedder_for(settings["embedder"], root), query, top_k,
-                                visual_for(settings.get("visual_embedder")))  # fmt: skip
+        moments = open_video(target, engine).search(query, top_k)
     for moment in moments:
         if as_json:
             emit_json(moment.to_dict())
@@ -173,21 +144,15 @@ def summarize(
     as_json: AsJson = False,
 ) -> None:
     """Summarise videos (cached): sections with times, then the whole."""
-    from longvid.pipeline.summarize import summarize_memory
-
-    root = root_of(store)
-    chat: list[Any] = []
+    engine = engine_for(store, llm=llm)
 
     def work(path: str) -> Any:
-        memory = open_video_memory(path, root, index_first)
-        if not chat:
-            chat.append(load_llm(llm))
-        return summarize_memory(memory, chat[0])
+        return open_video(path, engine, index_first).summarize()
 
     batch = Batch()
     for path, result in batch.run(expand_videos(videos), work):
         if as_json:
-            emit_json({"video": path, "summary": result.summary, "sections": result.sections})
+            emit_json({"video": path, **result.to_dict()})
         else:
             typer.echo(render_summary(path, result, fmt))
     batch.exit()

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 from longvid_cli.output import emit_json
-from longvid_cli.querying import AsJson, Store, embedder_for, open_video_memory, root_of
+from longvid_cli.querying import AsJson, Store, engine_for, open_video
 
 from longvid.timeline import hms
 
@@ -17,7 +17,7 @@ _SPAN = re.compile(r"^\s*([\d:.]+)\s*[-–]\s*([\d:.]+)\s*$")
 
 def parse_span(text: str) -> tuple[float, float]:
     """``hh:mm:ss-hh:mm:ss`` (or mm:ss, or seconds, with decimals) to (start, end) seconds."""
-    from longvid.pipeline.citations import seconds
+    from longvid.recall.citations import seconds
 
     match = _SPAN.match(text)
     if not match:
@@ -45,7 +45,6 @@ def clip(
     """Export moments as video files: stream copy when the cut starts on a keyframe, else exact."""
     from longvid.media.clips import export_clip
     from longvid.media.opening import check_readable
-    from longvid.pipeline.search import search_memory
 
     if (at is None) == (query is None):
         raise typer.BadParameter("give exactly one of --at SPAN and --query TEXT")
@@ -53,10 +52,8 @@ def clip(
     if at is not None:
         spans = [parse_span(at)]
     else:
-        root = root_of(store)
-        memory = open_video_memory(video, root, index_first=False)
-        embedder = embedder_for(memory.meta("settings")["embedder"], root)
-        spans = [(m.start, m.end) for m in search_memory(memory, embedder, str(query), top_k)]
+        moments = open_video(video, engine_for(store)).search(str(query), top_k)
+        spans = [(m.start, m.end) for m in moments]
     suffix = output.suffix or ".mp4"
     for number, (start, end) in enumerate(spans, start=1):
         target = output if len(spans) == 1 else output.with_name(f"{output.stem}-{number}{suffix}")

@@ -32,7 +32,7 @@ def doctor(
     given = {"captioner": captioner, "llm": llm, "embedder": embedder, "asr": asr, "ocr": ocr,
              "visual_embedder": visual_embedder}  # fmt: skip
     cpu, build = cpu_report(), llama_cpp_build()
-    checks = [check_channel(c, given[c], device) for c in CHANNELS]
+    checks = [check_channel(c, given[c], device, captioner) for c in CHANNELS]
     failed = [c for c in checks if c.status == "error"]
     if as_json:
         emit_json({"cpu": cpu, "llama_cpp": build, "channels": [c.to_dict() for c in checks]})

@@ -15,9 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from longvid.crashes import culprit, is_crash, signal_name
-
-IN_CHILD = "LONGVID_CHILD_CRASH_LOG"
+from longvid.crashes import IN_CHILD, culprit, is_crash, signal_name
 
 
 def main() -> None:
@@ -48,12 +46,3 @@ def _watch(command: list[str], log: str) -> int:
         print(f"error: {backend} crashed ({signal_name(code)}) — {fix}", file=sys.stderr)
         return 1
     return 128 - code if code < 0 else code
-
-
-def record_crashes() -> None:
-    """In the child: let a fatal signal write the Python stack to the watcher's log."""
-    import faulthandler
-
-    log = os.environ.pop(IN_CHILD, None)  # not for the processes this one starts
-    if log:
-        faulthandler.enable(open(log, "w", encoding="utf-8"), all_threads=True)  # noqa: SIM115

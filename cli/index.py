@@ -87,47 +87,34 @@ def index(
     ] = 7200.0,
 ) -> None:
     """Index videos: shots, chunks, captions, speech and on-screen text, in a searchable memory."""
-    from longvid.config import setting, store_root
+    from longvid.engine import Engine
+    from longvid.engine import index as index_one
     from longvid.media.shots import ShotOptions
-    from longvid.pipeline.index import IndexOptions, index_video
-    from longvid.plan import FrameBudget
 
     paths = expand_videos(videos)
-    root = store_root(str(store) if store else None)
+    engine = Engine(store, captioner=captioner, asr=asr, ocr=ocr, embedder=embedder,
+                    visual_embedder=visual_embedder, device=device, max_frames=max_frames,
+                    visual_every=visual_every)  # fmt: skip
     shots = ShotOptions(detector.value, threshold, min_shot)
-    budget = FrameBudget(max_frames=int(setting("max_frames", max_frames)))
     if ray is not None:
         from longvid.distributed.ray_index import RayPlan, task_gpus
-        from longvid.pipeline.index import ModelChoice
 
-        choice = ModelChoice(captioner, asr, ocr, embedder, visual_embedder, device, max_frames)
         plan = RayPlan(address=ray, gpus=ray_gpus, part_s=ray_split or None)
-        plan = RayPlan(ray, gpus=task_gpus(plan, choice), part_s=plan.part_s)
-        every = visual_every or (2.0 if plan.gpus else 8.0)
-        options = IndexOptions(shots=shots, budget=budget, visual_every_s=every)
-        _index_on_ray(paths, choice, options, root, plan, force, wait, as_json, quiet)
+        plan = RayPlan(ray, gpus=task_gpus(plan, engine.resolved("captioner")), part_s=plan.part_s)
+        options = engine.index_options(shots, gpu=bool(plan.gpus))
+        _index_on_ray(paths, engine.choice(), options, engine.store, plan, force, wait, as_json, quiet)
         return
-    models = load_index_models(
-        captioner, asr, ocr, embedder, device, max_frames, visual_embedder, root
-    )
-    options = IndexOptions(
-        shots=shots, budget=budget, visual_every_s=visual_every or _visual_rate(models.visual)
-    )
+    models = engine.index_models()
     batch = Batch()
 
     def run(path: str) -> Any:
-        from longvid.pipeline.sources import local_video
-
         with Bars(Path(path).name, quiet) as bars:
-            local = local_video(
-                path, root, progress=lambda done, total: bars.update("download", done, total)
-            )
-            return index_video(local, models, root, options, force=force, wait_s=wait,
-                               progress=bars.update, join_library=False)  # fmt: skip
+            return index_one(path, engine, shots=shots, force=force, wait_s=wait,
+                             progress=bars.update, join_library=False)  # fmt: skip
 
     for path, result in batch.run_all(paths, run):
         _print(path, result, batch.errors.get(path), as_json)
-    _join_library(root)
+    _join_library(engine.store)
     pool = getattr(models.captioner, "pool", None)
     _report_endpoints(pool.stats() if pool is not None else [])
     batch.exit()
@@ -176,37 +163,6 @@ def _join_library(root: Path) -> None:
         LibraryIndex(root).update()
     except LongvidError as exc:
         report("warning", f"the library index was not updated: {exc.what}", exc.fix)
-
-
-def _visual_rate(visual: Any) -> float:
-    """One frame every 2 s on a GPU; every 8 s on a CPU, where the encoder is the costly part."""
-    on_gpu = visual is not None and str(visual.info.details.get("device", "cpu")).startswith("cuda")
-    return 2.0 if on_gpu else 8.0
-
-
-def load_index_models(captioner: str | None, asr: str | None, ocr: str | None, embedder: str | None,
-                      device: str | None, max_frames: int | None, visual: str | None = None,
-                      root: Path | None = None) -> Any:  # fmt: skip
-    """Load every model an index run needs (once, for all videos)."""
-    from longvid.config import store_root
-    from longvid.pipeline.index import ModelChoice
-    from longvid.pipeline.index import load_index_models as load_models
-
-    choice = ModelChoice(captioner, asr, ocr, embedder, visual, device, max_frames)
-    models = load_models(choice, root or store_root())
-    _note_captions_off(models, captioner)
-    return models
-
-
-def _note_captions_off(models: Any, captioner: str | None) -> None:
-    from longvid.config import setting
-
-    if models.captioner is None and setting("captioner", captioner) == "none":
-        report(
-            "note",
-            "visual captions are off (--captioner none)",
-            "indexing speech, subtitles and on-screen text only",
-        )
 
 
 def _print(path: str, result: Any, error: str | None, as_json: bool) -> None:

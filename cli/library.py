@@ -18,35 +18,78 @@ AsJson = Annotated[bool, typer.Option("--json", help="JSON output (one object pe
 
 
 def list_memories(store: Store = None, as_json: AsJson = False) -> None:
-    """List every indexed video (one line per memory; a video indexed with two settings has two)."""
-    from longvid.config import store_root
-    from longvid.memory.library import memories
+    """List every indexed video (one line per memory; a video indexed with two settings has two,
+    and ``differs`` says which settings tell them apart)."""
+    from longvid.engine import library
 
-    found = memories(store_root(str(store) if store else None))
+    found = library(store).videos()
+    differs = _differences(found)
     if as_json:
         for memory in found:
-            emit_json(memory.to_dict())
+            emit_json({**memory.to_dict(), "differs": differs.get(memory.folder, {})})
         return
     if not found:
         report("note", "nothing indexed yet", "run: longvid index VIDEO")
         return
     rows = [
-        (
-            m.id,
-            m.status,
-            str(m.chunks),
-            hms(m.duration or 0),
-            m.settings.get("captioner", "?"),
-            (m.paths or ["?"])[-1],
-        )
+        (m.id, m.status, str(m.chunks), hms(m.duration or 0), m.settings.get("captioner", "?"),
+         (m.paths or ["?"])[-1], " ".join(f"{k}={v}" for k, v in differs.get(m.folder, {}).items()))
         for m in found
-    ]
-    emit_table(rows, ("id", "status", "chunks", "length", "captioner", "last path"), indent="")
+    ]  # fmt: skip
+    emit_table(rows, ("id", "status", "chunks", "length", "captioner", "last path", "differs"),
+               indent="")  # fmt: skip
     for memory in found:
         if memory.problem:
             report(
                 "warning", memory.problem.split(" — ")[0], "longvid index --force VIDEO rebuilds it"
             )
+
+
+def _flat(settings: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _differences(found: list[Any]) -> dict[str, dict[str, Any]]:
+    """For each memory of a video with several, the settings whose values differ between them."""
+    by_video: dict[str, list[Any]] = {}
+    for memory in found:
+        by_video.setdefault(memory.id, []).append(memory)
+    out = {}
+    for group in (g for g in by_video.values() if len(g) > 1):
+        flats = [_flat(m.settings) for m in group]
+        keys = sorted({k for f in flats for k in f if len({str(g.get(k)) for g in flats}) > 1})
+        for memory, flat in zip(group, flats, strict=True):
+            out[memory.folder] = {k: flat.get(k) for k in keys}
+    return out
+
+
+def prune(
+    store: Store = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Delete them (without it: only list).")] = False,
+) -> None:
+    """Remove memories no current setting would open: older memories of a video that has a newer
+    complete one, incomplete leftovers beside a complete one, and damaged ones. Lists them first;
+    deletes nothing without --yes."""
+    from longvid.engine import library
+
+    videos = library(store)
+    stale = videos.stale()
+    if not stale:
+        typer.echo("nothing to prune")
+        return
+    verb = "deleting" if yes else "would delete"
+    for m in stale:
+        typer.echo(f"{verb} {m.folder}  ({m.status}, {m.chunks} chunks, {(m.paths or ['?'])[-1]})")
+    if yes:
+        videos.prune(stale)
+    else:
+        report("note", f"{len(stale)} memories can go", "run longvid prune --yes to delete them")
 
 
 def info(
@@ -58,37 +101,19 @@ def info(
     as_json: AsJson = False,
 ) -> None:
     """Show what is indexed for a video (found by content, so renamed files still match)."""
-    from longvid.config import store_root
+    from longvid.engine import Engine
+    from longvid.engine import describe as describe_video
     from longvid.errors import LongvidError
     from longvid.media.opening import check_readable
-    from longvid.memory.fingerprint import fingerprint
-    from longvid.memory.library import memories
-    from longvid.memory.store import VideoMemory
 
-    root = store_root(str(store) if store else None)
+    engine = Engine(store)
 
     def describe(path: str) -> dict[str, Any]:
         check_readable(path)
-        video_id = fingerprint(path)
-        found = memories(root, video_id)
-        if not found:
+        result = describe_video(path, engine, chunks)
+        if not result["memories"]:
             raise LongvidError(f"{path}: not indexed", f"run: longvid index {path}")
-        out = []
-        for summary in found:
-            entry = summary.to_dict()
-            memory = VideoMemory(Path(summary.folder))
-            try:
-                entry["transcript_source"] = memory.meta("transcript_source")
-                entry["scan"] = memory.meta("scan")
-                if chunks:
-                    entry["chunks_detail"] = [
-                        {"index": c.index, "start": c.start, "end": c.end, "text": c.text}
-                        for c in memory.chunks()
-                    ]
-            finally:
-                memory.close()
-            out.append(entry)
-        return {"video": path, "id": video_id, "memories": out}
+        return result
 
     batch = Batch()
     for _, result in batch.run(expand_videos(videos), describe):
@@ -116,8 +141,7 @@ def _print_info(result: dict[str, Any]) -> None:
 
 def rebuild(store: Store = None) -> None:
     """Rebuild the library-wide index that search --all uses, from every complete memory."""
-    from longvid.config import store_root
-    from longvid.memory.library_index import LibraryIndex
+    from longvid.engine import library
 
-    count = LibraryIndex(store_root(str(store) if store else None)).rebuild()
+    count = library(store).rebuild()
     typer.echo(f"library index rebuilt: {count} chunk vectors")

@@ -17,23 +17,21 @@ import typer
 
 
 class Service:
-    """What the tools share: allowed roots, the store, and models loaded once."""
+    """What the tools share: allowed roots and the engine (models loaded once, thread-safe)."""
 
-    def __init__(self, roots: list[Path], store: Path, specs: dict[str, str | None]) -> None:
+    def __init__(self, roots: list[Path], engine: Any) -> None:
         self.roots = [r.expanduser().resolve() for r in roots]
-        self.store = store
-        self.specs = specs
-        self._index_models: Any = None  # loaded on first use, then kept warm
-        self._llm: Any = None
+        self.engine = engine
 
     def video(self, given: str) -> str:
         """``given`` as a path inside an allowed root, else a LongvidError."""
         from longvid.errors import InputError
         from longvid.media.fetch import is_url
-        from longvid.pipeline.sources import local_video
 
         if is_url(given):  # downloaded once into the store's media cache
-            return local_video(given, self.store)
+            from longvid.pipeline.sources import local_video
+
+            return local_video(given, self.engine.store)
         path = Path(given).expanduser()
         path = (path if path.is_absolute() else self.roots[0] / path).resolve()
         if not any(path.is_relative_to(root) for root in self.roots):
@@ -42,35 +40,10 @@ class Service:
                              "move it there, or start longvid mcp with --root DIR")  # fmt: skip
         return str(path)
 
-    def index_models(self) -> Any:
-        from longvid_cli.index import load_index_models
+    def open(self, given: str) -> Any:
+        from longvid.engine import Video
 
-        if self._index_models is None:
-            s = self.specs
-            self._index_models = load_index_models(
-                s["captioner"], s["asr"], s["ocr"], s["embedder"], None, None
-            )
-        return self._index_models
-
-    def llm(self) -> Any:
-        from longvid_cli.querying import load_llm
-
-        if self._llm is None:
-            self._llm = load_llm(self.specs["llm"])
-        return self._llm
-
-    def memory(self, video: str) -> Any:
-        from longvid.pipeline.retrieve import open_memory
-
-        return open_memory(self.store, self.video(video))
-
-    def embedder(self, memory: Any) -> Any:
-        return self.embedder_for_spec(memory.meta("settings")["embedder"])
-
-    def embedder_for_spec(self, spec: str) -> Any:
-        from longvid_cli.querying import embedder_for
-
-        return embedder_for(spec, self.store)
+        return Video(self.video(given), self.engine)
 
 
 def build_server(service: Service) -> Any:
@@ -79,6 +52,7 @@ def build_server(service: Service) -> Any:
     import anyio.lowlevel
     from mcp.server.mcpserver import Context, Image, MCPServer
     from mcp.server.mcpserver.exceptions import ToolError
+    from pydantic import Field
 
     from longvid.errors import LongvidError
 
@@ -92,10 +66,14 @@ def build_server(service: Service) -> Any:
         except LongvidError as exc:
             raise ToolError(f"{exc.what} — {exc.fix}" if exc.fix else exc.what) from None
 
+    VideoArg = Annotated[str, Field(description="A video file (inside the allowed roots) or an http(s) URL.", min_length=1)]  # fmt: skip
+    IndexedArg = Annotated[str, Field(description="An indexed video file (inside the allowed roots).", min_length=1)]  # fmt: skip
+    TopK = Annotated[int, Field(description="How many moments to return.", ge=1, le=50)]
+
     @server.tool()
-    async def index_video(video: str, ctx: Context) -> dict[str, Any]:
+    async def index_video(video: VideoArg, ctx: Context) -> dict[str, Any]:
         """Index a video file or http(s) URL (shots, captions, speech, on-screen text)."""
-        from longvid.pipeline.index import index_video as run_index
+        from longvid.engine import index
 
         loop = anyio.lowlevel.current_token()  # the worker thread reports back through it
 
@@ -104,82 +82,72 @@ def build_server(service: Service) -> Any:
                 anyio.from_thread.run(ctx.report_progress, done, total, "decoding", token=loop)
 
         def work() -> dict[str, Any]:
-            result = run_index(service.video(video), service.index_models(), service.store,
-                               progress=progress)  # fmt: skip
+            result = index(service.video(video), service.engine, progress=progress)
             return {"video": result.video, "id": result.id, "status": result.status,
                     "chunks": result.chunks, "duration": result.duration}  # fmt: skip
 
         return await anyio.to_thread.run_sync(failing_as_tool_errors, work)
 
     @server.tool()
-    async def ask(video: str, question: str) -> dict[str, Any]:
+    async def ask(
+        video: IndexedArg,
+        question: Annotated[str, Field(description="The question, in any words.", min_length=1, max_length=2000)],
+    ) -> dict[str, Any]:
         """Answer a question about an indexed video, with timestamped citations."""
-        from longvid.pipeline.ask import AskOptions
-        from longvid.pipeline.ask import ask as answer
 
         def work() -> dict[str, Any]:
-            memory = service.memory(video)
-            llm = service.llm()
-            options = AskOptions(agent=not llm.info.details.get("stand_in"))  # as the CLI does
-            result = answer(service.video(video), question, memory, service.embedder(memory), llm,
-                            None, options)  # fmt: skip
-            return dict(result.to_dict(service.video(video)))
+            target = service.open(video)
+            return dict(target.ask(question).to_dict(target.path))
 
         return await anyio.to_thread.run_sync(failing_as_tool_errors, work)
 
     @server.tool()
-    async def search(query: str, video: str | None = None) -> list[dict[str, Any]]:
+    async def search(
+        query: Annotated[str, Field(description="What to look for (words or a description).", min_length=1, max_length=500)],
+        video: Annotated[str | None, Field(description="An indexed video; leave out to search every video.")] = None,
+        top_k: TopK = 5,
+    ) -> list[dict[str, Any]]:
         """Find the moments matching a query in one indexed video, or in all of them."""
-        from longvid.pipeline.search import search_library, search_memory
+        from longvid.engine import library
 
         def work() -> list[dict[str, Any]]:
             if video is None:
-                found = search_library(service.store, query, 5, service.embedder_for_spec)
+                found = library(engine=service.engine).search(query, top_k)
             else:
-                memory = service.memory(video)
-                found = search_memory(memory, service.embedder(memory), query, 5)
+                found = service.open(video).search(query, top_k)
             return [m.to_dict() for m in found]
 
         return await anyio.to_thread.run_sync(failing_as_tool_errors, work)
 
     @server.tool()
-    async def summarize(video: str) -> dict[str, Any]:
+    async def summarize(video: IndexedArg) -> dict[str, Any]:
         """Summarise an indexed video: a whole-video summary and timed sections."""
-        from longvid.pipeline.summarize import summarize_memory
 
         def work() -> dict[str, Any]:
-            result = summarize_memory(service.memory(video), service.llm())
-            return {"video": video, "summary": result.summary, "sections": result.sections}
+            return {"video": video, **service.open(video).summarize().to_dict()}
 
         return await anyio.to_thread.run_sync(failing_as_tool_errors, work)
 
     @server.tool()
     def list_videos() -> list[dict[str, Any]]:
         """Every indexed video in the store (one entry per memory)."""
-        from longvid.memory.library import memories
+        from longvid.engine import library
 
-        return [m.to_dict() for m in memories(service.store)]
-
-    @server.tool()
-    def video_info(video: str) -> dict[str, Any]:
-        """A video's container facts (length, frame rate, streams) and what is indexed for it."""
-        from longvid.media.probe import probe
-        from longvid.memory.fingerprint import fingerprint
-        from longvid.memory.library import memories
-
-        def work() -> dict[str, Any]:
-            path = service.video(video)
-            found = memories(service.store, fingerprint(path))
-            return {
-                "video": path,
-                "probe": probe(path).to_dict(),
-                "memories": [m.to_dict() for m in found],
-            }
-
-        return dict(failing_as_tool_errors(work))
+        return [m.to_dict() for m in library(engine=service.engine).videos()]
 
     @server.tool()
-    def get_frames(video: str, times: list[float]) -> list[Image]:
+    def video_info(video: VideoArg) -> dict[str, Any]:
+        """A video's container facts (length, frame rate, streams) and what is indexed for it
+        (the same object as `longvid info --json`)."""
+        from longvid.engine import describe
+
+        return dict(failing_as_tool_errors(lambda: describe(service.video(video), service.engine)))
+
+    @server.tool()
+    def get_frames(
+        video: VideoArg,
+        times: Annotated[list[float], Field(description="Times in seconds from the start (at most 16).", min_length=1, max_length=16)],
+    ) -> list[Image]:
         """JPEG frames of a video at the given times (seconds), to look at yourself (at most 16)."""
         from PIL import Image as PILImage
 
@@ -225,10 +193,10 @@ def mcp(
         from longvid.errors import MissingDependencyError
 
         raise MissingDependencyError("mcp", "mcp") from None
-    from longvid_cli.querying import root_of
+    from longvid_cli.querying import engine_for
 
-    specs = {"captioner": captioner, "llm": llm, "embedder": embedder, "asr": asr, "ocr": ocr}
-    server = build_server(Service(root or [Path.cwd()], root_of(store), specs))
+    engine = engine_for(store, captioner=captioner, llm=llm, embedder=embedder, asr=asr, ocr=ocr)
+    server = build_server(Service(root or [Path.cwd()], engine))
     if http is None:
         server.run("stdio")
         return

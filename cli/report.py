@@ -7,16 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from longvid_cli.querying import (
-    IndexFirst,
-    Llm,
-    Store,
-    embedder_for,
-    load_llm,
-    open_video_memory,
-    root_of,
-    visual_for,
-)
+from longvid_cli.querying import IndexFirst, Llm, Store, engine_for, open_video
 
 
 def report(
@@ -36,22 +27,17 @@ def report(
     index_first: IndexFirst = False,
 ) -> None:
     """Write an HTML report: timeline, thumbnails, captions, speech, on-screen text, search."""
-    from longvid.pipeline.ask import AskOptions, ask
     from longvid.pipeline.report import render_report
 
-    root = root_of(store)
-    memory = open_video_memory(video, root, index_first)
+    target_video = open_video(video, engine_for(store, llm=llm), index_first)
     answer, cited, frames = None, [], []
     if question:
-        settings = memory.meta("settings")
-        embedder = embedder_for(settings["embedder"], root)
-        visual = visual_for(settings.get("visual_embedder"))
-        result = ask(video, question, memory, embedder, load_llm(llm), None, AskOptions(inspect=False),
-                     visual=visual)  # fmt: skip
+        result = target_video.ask(question, inspect=False)
         answer, cited = result.answer, result.cited
-        frames = frame_jpegs(video, result.frames)
-    page = render_report(memory, Path(video).name, memory.latest_summary(), question, answer, cited,
-                         frames)  # fmt: skip
+        frames = frame_jpegs(target_video.path, result.frames)
+    with target_video.memory() as memory:
+        page = render_report(memory, Path(video).name, memory.latest_summary(), question, answer,
+                             cited, frames)  # fmt: skip
     target = output or Path(video).with_suffix(".report.html")
     target.write_text(page, encoding="utf-8")
     typer.echo(str(target))

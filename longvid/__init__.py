@@ -3,8 +3,12 @@
 The one-call entry points live here; everything loads on first use, so ``import longvid`` is
 instant and heavy libraries load only inside the calls that need them.
 
-    >>> from longvid import detect_shots
-    >>> shots = detect_shots("movie.mp4")
+    >>> import longvid
+    >>> longvid.index("film.mp4", captioner="none")      # or any model spec; progress= a callback
+    >>> video = longvid.open("film.mp4")
+    >>> video.ask("Why does he escape?").answer
+    >>> video.search("red car", k=10)
+    >>> longvid.library().search("harbour strike")
 """
 
 from __future__ import annotations
@@ -17,6 +21,10 @@ from longvid.errors import LongvidError
 __version__ = "0.1.0"
 
 _LAZY = {
+    "Engine": "longvid.engine",
+    "Video": "longvid.engine",
+    "Library": "longvid.engine",
+    "library": "longvid.engine",
     "VideoInfo": "longvid.media.probe",
     "probe": "longvid.media.probe",
     "Shot": "longvid.media.shots",
@@ -28,9 +36,34 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
+    from longvid.engine import Engine, Library, Video, library
     from longvid.media.probe import VideoInfo, probe
     from longvid.media.shots import Shot, ShotOptions, detect_shots
     from longvid.plan import Chunk, FrameBudget, plan_chunks
+
+
+def open(path: str, **settings: Any) -> Video:  # noqa: A001  (longvid.open, as in the README)
+    """An indexed video: ``longvid.open("film.mp4", llm="model.gguf").ask("...")``.
+
+    ``settings`` are the engine's: ``store``, ``captioner``, ``llm``, ``embedder``, ``asr``,
+    ``ocr``, ``visual_embedder``, ``device``, ``max_frames``, ``visual_every``.
+    """
+    from longvid.engine import open_video
+
+    return open_video(path, **settings)
+
+
+def index(path: str, *, force: bool = False, progress: Any = None, **settings: Any) -> Video:
+    """Index one video (file or URL) and return it, open; ``progress(stage, done, total)`` if
+    given. What the run did is in ``video.indexed`` (chunks, computed, elapsed_s)."""
+    from longvid.engine import Engine, Video
+    from longvid.engine import index as index_one
+
+    engine = Engine(**settings)
+    result = index_one(path, engine, force=force, progress=progress)
+    video = Video(path, engine)
+    video.indexed = result
+    return video
 
 
 def __getattr__(name: str) -> Any:
@@ -41,6 +74,12 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "Chunk",
+    "Engine",
+    "Library",
+    "Video",
+    "index",
+    "library",
+    "open",
     "FrameBudget",
     "LongvidError",
     "Shot",

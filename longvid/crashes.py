@@ -8,6 +8,7 @@ names the library whose frames were on top. Stdlib only: the ``longvid`` entry p
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 
@@ -48,6 +49,8 @@ BACKENDS: dict[str, tuple[str, str]] = {
 }
 UNKNOWN = ("a native library", "run longvid doctor to find which one; LONGVID_DEBUG=1 shows more")
 
+IN_CHILD = "LONGVID_CHILD_CRASH_LOG"
+"""Set in a watched process: where its faulthandler dump goes."""
 CRASH_SIGNALS = {signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE, signal.SIGABRT}
 _FRAME = re.compile(r'File "([^"]+)"')
 
@@ -75,3 +78,12 @@ def culprit(dump: str) -> tuple[str, str]:
             if fragment in parts:
                 return found
     return UNKNOWN
+
+
+def record_crashes() -> None:
+    """In the child: let a fatal signal write the Python stack to the watcher's log."""
+    import faulthandler
+
+    log = os.environ.pop(IN_CHILD, None)  # not for the processes this one starts
+    if log:
+        faulthandler.enable(open(log, "w", encoding="utf-8"), all_threads=True)  # noqa: SIM115

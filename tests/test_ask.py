@@ -11,12 +11,13 @@ from longvid_cli.app import app
 from typer.testing import CliRunner
 
 from longvid.agent.tools import ANSWER, action_schema
+from longvid.memory.library import NotIndexedError, open_memory
 from longvid.models.registry import load
 from longvid.pipeline.ask import AskOptions, ask, is_whole_video_question
-from longvid.pipeline.citations import fix_citations
 from longvid.pipeline.index import IndexModels, index_video
-from longvid.pipeline.retrieve import Evidence, NotIndexedError, open_memory, retrieve
-from longvid.pipeline.search import search_library, search_memory
+from longvid.recall.citations import fix_citations
+from longvid.recall.retrieve import Evidence, retrieve
+from longvid.recall.search import search_library, search_memory
 from tests.fake_openai import FakeServer, completion, serve
 from tests.fakes import RecordingCaptioner, ScriptedChat
 

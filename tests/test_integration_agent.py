@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from benchmarks.make_qa_set import build
+from longvid.memory.library import open_memory
 from longvid.models import packaged
 from longvid.models.registry import LoadOptions, load
 from longvid.pipeline.ask import AskOptions
 from longvid.pipeline.benchmarks import load_benchmark
 from longvid.pipeline.evaluate import evaluate
 from longvid.pipeline.index import IndexModels, index_video
-from longvid.pipeline.retrieve import open_memory
 
 pytestmark = pytest.mark.integration
 CPU = LoadOptions(device="cpu")

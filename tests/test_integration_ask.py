@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from longvid.memory.library import open_memory
 from longvid.models import packaged
 from longvid.models.registry import LoadOptions, load
 from longvid.pipeline.ask import AskOptions, ask
 from longvid.pipeline.index import IndexModels, index_video
-from longvid.pipeline.retrieve import open_memory
 from tests.media import spoken_video
 
 pytestmark = pytest.mark.integration

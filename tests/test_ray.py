@@ -221,15 +221,13 @@ def test_a_task_asks_for_a_gpu_only_when_a_local_video_llm_captions_on_a_gpu_clu
     import ray
 
     from longvid.distributed.ray_index import RayPlan, task_gpus
-    from longvid.pipeline.index import ModelChoice
-
-    local_vlm = ModelChoice(captioner=str(tiny_model("qwen2_vl")))
-    server = ModelChoice(captioner="openai:qwen@http://127.0.0.1:9/v1")
+    local_vlm = str(tiny_model("qwen2_vl"))
+    server = "openai:qwen@http://127.0.0.1:9/v1"
     ray.init(num_cpus=1, num_gpus=1, include_dashboard=False, log_to_driver=False)
     try:
         assert task_gpus(RayPlan(), local_vlm) == 1.0
         assert task_gpus(RayPlan(), server) == 0.0
-        assert task_gpus(RayPlan(), ModelChoice(captioner="none")) == 0.0
+        assert task_gpus(RayPlan(), "none") == 0.0
         assert task_gpus(RayPlan(gpus=0.5), local_vlm) == 0.5  # the user's choice wins
     finally:
         ray.shutdown()

@@ -11,10 +11,10 @@ import pytest
 from longvid_cli.app import app
 from typer.testing import CliRunner
 
+from longvid.memory.library import open_memory
 from longvid.models.registry import LoadOptions, load
 from longvid.pipeline.index import IndexModels, index_video
 from longvid.pipeline.report import render_report
-from longvid.pipeline.retrieve import open_memory
 
 runner = CliRunner()
 

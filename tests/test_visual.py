@@ -179,8 +179,8 @@ def test_report_shows_the_frames_behind_an_answer(
 def test_a_look_chooses_frames_for_the_question_and_says_which(
     memory_with_text: tuple[Path, Path], tiny_model: Callable[[str], Path]
 ) -> None:
+    from longvid.memory.library import open_memory
     from longvid.pipeline.ask import AskOptions, ask
-    from longvid.pipeline.retrieve import open_memory
     from tests.fakes import RecordingCaptioner, ScriptedChat
 
     root, video = memory_with_text
@@ -218,7 +218,7 @@ def test_a_chunk_ranks_where_its_best_frame_does(
     indexed: Path, tiny_model: Callable[[str], Path]
 ) -> None:
     """Frames of two chunks interleave: chunk 1 has the best frame and must come first."""
-    from longvid.pipeline.retrieve import rank_chunks
+    from longvid.recall.retrieve import rank_chunks
 
     memory = VideoMemory(Path(memories(indexed)[0].folder))
     embedder = load("embedder", str(tiny_model("sentence_transformer")))

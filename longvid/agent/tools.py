@@ -18,8 +18,7 @@ from longvid.agent.selection import choose_frames
 from longvid.media.frames import Frame, sample_frames
 from longvid.memory.store import VideoMemory
 from longvid.models.base import Captioner, CaptionRequest, ChatModel, Embedder, VisualEmbedder
-from longvid.pipeline.retrieve import Evidence, chunk_evidence, retrieve
-from longvid.pipeline.summarize import summarize_memory
+from longvid.recall.retrieve import Evidence, chunk_evidence, retrieve
 from longvid.timeline import hms
 
 SOURCES = ["caption", "transcript", "ocr", "visual", "inspection"]
@@ -44,6 +43,7 @@ class Workspace:
     duration: float
     frames_left: int
     visual: VisualEmbedder | None = None  # picks the frames a look sees, and finds frames
+    sections: Callable[[], list[dict[str, Any]]] = list  # the cached section summaries (overview)
     evidence: list[Evidence] = field(default_factory=list)
     frames_inspected: int = 0
     chosen: list[tuple[float, float]] = field(default_factory=list)  # (time, score) looks chose
@@ -169,10 +169,9 @@ def _frames_for(
 
 def overview(ws: Workspace, args: dict[str, Any]) -> list[Evidence]:
     start, end = _window(ws, args)
-    summary = summarize_memory(ws.memory, ws.llm)
     items = [
         Evidence(s["start"], s["end"], s["summary"], 1.0, "summary")
-        for s in summary.sections
+        for s in ws.sections()
         if s["end"] > start and s["start"] < end
     ]
     return ws.keep(items)

@@ -18,13 +18,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from longvid.engine import Engine
 from longvid.errors import LongvidError, MissingDependencyError
 from longvid.pipeline.index import (
     IndexModels,
     IndexOptions,
     IndexResult,
     ModelChoice,
-    load_index_models,
 )
 
 
@@ -135,14 +135,13 @@ def _result(ray: Any, ref: Any, video: str) -> tuple[str, Any, Counts]:
         return "error", (f"{video}: the Ray task failed ({reason})", fix), {}
 
 
-def task_gpus(plan: RayPlan, choice: ModelChoice) -> float:
-    """GPUs per task: as planned, else 1 when a local video LLM captions inside the task (not a
-    server, not none) and the cluster has GPUs, else 0. Joins the cluster to look."""
-    from longvid.config import setting
-
+def task_gpus(plan: RayPlan, captioner: str | None) -> float:
+    """GPUs per task: as planned, else 1 when a local video LLM (``captioner``, the resolved
+    spec) captions inside the task (not a server, not none) and the cluster has GPUs, else 0.
+    Joins the cluster to look."""
     if plan.gpus is not None:
         return plan.gpus
-    spec = setting("captioner", choice.captioner)
+    spec = captioner
     if spec is not None and (spec.strip().lower() == "none" or spec.startswith("openai:")):
         return 0.0
     connect(plan.address)
@@ -169,7 +168,7 @@ def _ray() -> Any:
     return ray
 
 
-_loaded: dict[tuple[ModelChoice, str], IndexModels] = {}  # per worker process: load once
+_loaded: dict[tuple[ModelChoice, str], Engine] = {}  # per worker process: load once
 Counts = dict[str, tuple[int, int, float]]  # endpoint URL -> (served, failed, busy seconds)
 
 
@@ -184,8 +183,8 @@ def _task(step: str, video: str, shared: tuple[Any, ...], extra: Any) -> tuple[s
     try:
         key = (choice, root)
         if key not in _loaded:
-            _loaded[key] = load_index_models(choice, Path(root))
-        models = _loaded[key]
+            _loaded[key] = Engine.from_choice(choice, Path(root))
+        models = _loaded[key].index_models()
         before = _counts(models)
         status, payload = _step(step, video, models, options, Path(root), wait_s, extra)
     except LongvidError as exc:

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from longvid.errors import LongvidError
-from longvid.memory.failures import StoreError
+from longvid.memory.failures import DamagedMemoryError, StoreError
+from longvid.memory.fingerprint import fingerprint
 from longvid.memory.store import VideoMemory, settings_key
 
 
@@ -115,3 +116,25 @@ def memories(root: Path, fingerprint: str | None = None) -> list[MemorySummary]:
 def remove_memory(folder: Path) -> None:
     """Delete one memory folder (used by --force)."""
     shutil.rmtree(folder, ignore_errors=True)
+
+
+class NotIndexedError(LongvidError):
+    """The video has no memory in the store yet."""
+
+
+def open_memory(root: Path, video: str) -> VideoMemory:
+    """The newest complete memory of ``video`` (found by content); else NotIndexedError."""
+    if not Path(video).is_file():
+        raise LongvidError(f"{video}: no such file", "check the path")
+    found = memories(root, fingerprint(video))
+    complete = [m for m in found if m.status == "complete"]
+    damaged = [m for m in found if m.status == "damaged"]
+    if not complete and damaged:
+        raise DamagedMemoryError(
+            str(damaged[0].problem).split(" — ")[0],
+            f"rebuild it with: longvid index --force {video}",
+        )
+    if not complete:
+        state = "only partly indexed" if found else "not indexed"
+        raise NotIndexedError(f"{video}: {state}", f"run: longvid index {video}  (or pass --index)")
+    return VideoMemory(Path(complete[0].folder))

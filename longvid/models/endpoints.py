@@ -15,10 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from longvid.models.server import ServerError
 from longvid.models.specs import ModelSpec
 
 T = TypeVar("T")
-UNAVAILABLE = {429, 502, 503, 504}
 COOLDOWN_S = 30.0
 
 
@@ -61,8 +61,6 @@ class EndpointPool:
 
     def call(self, work: Callable[[Endpoint], T]) -> T:
         """Run ``work`` on the best endpoint; on unavailability, cool it down and try another."""
-        from longvid.models.openai_compat import ServerError
-
         last: ServerError | None = None
         for _ in range(2 * len(self.endpoints)):
             endpoint = self._take()

@@ -86,12 +86,15 @@ class LlamaBuild:
         }
 
 
-def check_channel(channel: str, spec: str | None, device: str | None) -> ChannelHealth:
-    """Load ``channel``'s model in a worker and make one small real call with it."""
+def check_channel(
+    channel: str, spec: str | None, device: str | None, captioner: str | None = None
+) -> ChannelHealth:
+    """Load ``channel``'s model in a worker and make one small real call with it (an ``llm`` of
+    ``captioner`` is the video LLM ``captioner`` names, answering)."""
     try:
         worker = Worker(
             "longvid.models.health:ChannelProbe",
-            {"channel": channel, "spec": spec, "device": device},
+            {"channel": channel, "spec": spec, "device": device, "captioner": captioner},
             backend=channel,
             during=f"checking the {channel}",
         )
@@ -113,11 +116,13 @@ def check_channel(channel: str, spec: str | None, device: str | None) -> Channel
 class ChannelProbe:
     """Worker side of ``check_channel``: the model as a command would load it."""
 
-    def __init__(self, channel: str, spec: str | None, device: str | None) -> None:
+    def __init__(
+        self, channel: str, spec: str | None, device: str | None, captioner: str | None
+    ) -> None:
         import logging
 
         from longvid.config import setting
-        from longvid.models.registry import LoadOptions, load, load_chat
+        from longvid.models.registry import LoadOptions, load, load_chat, resolve
 
         notes: list[str] = []
         handler = logging.Handler(logging.WARNING)
@@ -125,7 +130,9 @@ class ChannelProbe:
         logging.getLogger("longvid").addHandler(handler)
         options = LoadOptions(device=setting("device", device), frame_cap=int(setting("max_frames")))
         if channel == "llm":
-            self.model = load_chat(spec, None, options)
+            shared = resolve("llm", spec, options)[0] == "captioner"
+            video_llm = load("captioner", captioner, options) if shared else None
+            self.model = load_chat(spec, video_llm, options)
         else:
             self.model = load(channel, spec, options)
         self.channel = channel

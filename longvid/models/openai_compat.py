@@ -11,18 +11,17 @@ from __future__ import annotations
 
 import base64
 import io
-import os
 import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
-from longvid.errors import LongvidError
 from longvid.models.base import Captioner, CaptionRequest, ChatModel, Message, ModelInfo
-from longvid.models.endpoints import UNAVAILABLE, Endpoint, EndpointPool
+from longvid.models.endpoints import Endpoint, EndpointPool
 from longvid.models.mosaic import mosaic, tiles_per_mosaic
 from longvid.models.prompts import CAPTION_INSTRUCTION, interleaved, span_line, stamp
+from longvid.models.server import ServerError, client, complete
 from longvid.models.specs import ModelSpec
 from longvid.models.structured import first_json_object, with_schema
 from longvid.timeline import hms
@@ -34,79 +33,10 @@ JSON_MODES = ("json_schema", "json_object", "prompt")
 _REFUSALS = {400, 415, 422, 500, 501}
 
 
-class ServerError(LongvidError):
-    """The server failed, timed out, or sent a reply that cannot be used."""
-
-    def __init__(
-        self, what: str, fix: str = "", status: int | None = None, unavailable: bool = False
-    ) -> None:
-        super().__init__(what, fix)
-        self.status = status
-        self.unavailable = unavailable or status in UNAVAILABLE  # another endpoint may serve it
-
-
 def _pool(spec: ModelSpec, timeout: float, retries: int) -> EndpointPool:
     """The endpoints of ``spec``; with several, each retries once and the pool fails over."""
     per_endpoint = retries if "," not in spec.base_url else min(retries, 1)
-    return EndpointPool(spec, lambda single: _client(single, timeout, per_endpoint))
-
-
-def _client(spec: ModelSpec, timeout: float, retries: int) -> Any:
-    try:
-        import openai
-    except ImportError:  # pragma: no cover - openai is a core dependency
-        from longvid.errors import MissingDependencyError
-
-        raise MissingDependencyError("openai", "server") from None
-    return openai.OpenAI(
-        base_url=spec.base_url,
-        api_key=os.environ.get("OPENAI_API_KEY") or "not-needed",
-        timeout=timeout,
-        max_retries=retries,
-    )
-
-
-def _complete(client: Any, spec: ModelSpec, messages: list[dict[str, Any]], **extra: Any) -> str:
-    """One chat completion; every failure becomes a one-line ServerError."""
-    import openai
-
-    where = f"{spec.base_url} (model {spec.name})"
-    try:
-        reply = client.chat.completions.create(model=spec.name, messages=messages, **extra)
-    except openai.APITimeoutError:
-        raise ServerError(
-            f"{where} timed out",
-            "check the server, or raise LONGVID_SERVER_TIMEOUT",
-            unavailable=True,
-        ) from None
-    except openai.APIConnectionError:
-        raise ServerError(
-            f"cannot reach {where}", "start the server or fix the URL", unavailable=True
-        ) from None
-    except openai.APIStatusError as exc:
-        raise ServerError(
-            f"{where} answered HTTP {exc.status_code}: {_short(exc.message)}",
-            "check the model name and the server log",
-            status=exc.status_code,
-        ) from None
-    except (openai.APIResponseValidationError, ValueError):
-        raise ServerError(
-            f"{where} sent a malformed reply", "check that it speaks the OpenAI API"
-        ) from None
-    try:
-        text = reply.choices[0].message.content
-    except (AttributeError, IndexError, TypeError):
-        text = None
-    if not isinstance(text, str):
-        raise ServerError(
-            f"{where} sent a reply with no text", "check that it speaks the OpenAI API"
-        )
-    return text.strip()
-
-
-def _short(text: str, limit: int = 160) -> str:
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    return EndpointPool(spec, lambda single: client(single, timeout, per_endpoint))
 
 
 def jpeg_data_url(image: Any, quality: int = 85) -> str:
@@ -131,7 +61,7 @@ class OpenAIChat(ChatModel):
     def chat(self, messages: Sequence[Message], json_schema: dict[str, Any] | None = None) -> str:
         if json_schema is None:
             plain = [dict(m) for m in messages]
-            return self.pool.call(lambda e: _complete(e.client, e.spec, plain, temperature=0.0))
+            return self.pool.call(lambda e: complete(e.client, e.spec, plain, temperature=0.0))
         while True:
             mode = self.json_mode
             # Until a mode is known to work, a refusal must not wait through retries.
@@ -151,7 +81,7 @@ class OpenAIChat(ChatModel):
 
         def send(endpoint: Endpoint) -> str:
             client = endpoint.client if known else endpoint.client.with_options(max_retries=0)
-            return _complete(client, endpoint.spec, request, **extra)
+            return complete(client, endpoint.spec, request, **extra)
 
         return self.pool.call(send)
 
@@ -236,7 +166,7 @@ class OpenAICaptioner(Captioner):
 
     def _ask(self, parts: list[dict[str, Any]]) -> str:
         messages = [{"role": "user", "content": parts}]
-        return self.pool.call(lambda e: _complete(e.client, e.spec, messages, temperature=0.0,
+        return self.pool.call(lambda e: complete(e.client, e.spec, messages, temperature=0.0,
                                                   max_tokens=self.max_tokens))  # fmt: skip
 
     def content_parts(self, request: CaptionRequest, per_image: int = 1) -> list[dict[str, Any]]:

@@ -19,8 +19,9 @@ from longvid.agent import loop
 from longvid.agent.tools import TOOLS, Workspace
 from longvid.memory.store import VideoMemory
 from longvid.models.base import Captioner, ChatModel, Embedder, VisualEmbedder
-from longvid.pipeline.citations import CITATION, fix_citations
-from longvid.pipeline.retrieve import Evidence, query_terms, retrieve
+from longvid.pipeline.summarize import summarize_memory
+from longvid.recall.citations import CITATION, fix_citations
+from longvid.recall.retrieve import Evidence, query_terms, retrieve
 
 WHOLE_VIDEO = re.compile(
     r"\b(what (is|was) (this|the) (whole )?(video|film|movie|clip|talk|lecture|episode|meeting|interview)"
@@ -111,7 +112,8 @@ def ask(
     options = options or AskOptions()
     duration = float((memory.meta("video") or {}).get("duration") or 0.0)
     looker = captioner if options.inspect else None
-    ws = Workspace(video, memory, embedder, llm, looker, duration, options.max_frames, visual)
+    ws = Workspace(video, memory, embedder, llm, looker, duration, options.max_frames, visual,
+                   sections=lambda: summarize_memory(memory, llm).sections)  # fmt: skip
     whole = is_whole_video_question(question)
     if whole:
         opening = TOOLS["overview"].run(ws, {})

@@ -25,10 +25,9 @@ from longvid.models.base import (
 )
 from longvid.pipeline.jobs import ChunkJob, ScanSummary, chunk_jobs, in_background
 from longvid.plan import FrameBudget
+from longvid.progress import Progress, Stage
 from longvid.timeline import Span, TimedText
 
-Progress = Callable[[str, float, float | None], None]
-"""Called with (stage, done, total): stages are "waiting", "speech", "decode" and "chunks"."""
 
 
 @dataclass
@@ -73,7 +72,7 @@ def build_memory(
     every = options.visual_every_s if models.visual is not None else None
     batch_size = models.captioner.batch_size if models.captioner else 16
     jobs = in_background(lambda: chunk_jobs(path, options.shots, options.budget, need_frames, options.frame_side,
-                                            progress=lambda d, t: report("decode", d, t), info=info,
+                                            progress=lambda d, t: report(Stage.DECODE, d, t), info=info,
                                             visual_every_s=every, span=span))  # fmt: skip
     batch: list[ChunkJob] = []
     computed = 0
@@ -85,11 +84,11 @@ def build_memory(
             batch.append(item)
             if len(batch) >= batch_size:
                 computed += _process(batch, transcript, memory, models)
-                report("chunks", computed, None)
+                report(Stage.CHUNKS, computed, None)
                 batch = []
     if batch:
         computed += _process(batch, transcript, memory, models)
-        report("chunks", computed, None)
+        report(Stage.CHUNKS, computed, None)
     memory.save_shots(summary.shots)
     memory.write_index()
     with memory.transaction():
@@ -112,7 +111,7 @@ def _transcript(
     lines, source = subtitle_lines(path)
     lines = [t for t in lines if span.holds(t.start, max(t.end, t.start + 1e-3))]
     if source is None and transcriber is not None:
-        report("speech", 0, None)
+        report(Stage.SPEECH, 0, None)
         lines = transcribe_video(path, transcriber, span=span)
         source = f"asr:{transcriber.info.spec}"
     memory.save_transcript(lines, source or "none")

@@ -22,7 +22,8 @@ from longvid.memory.library_index import LibraryIndex
 from longvid.memory.parts import merged_parts
 from longvid.memory.store import VideoMemory
 from longvid.models.registry import keep_query_copy
-from longvid.pipeline.build import IndexModels, IndexOptions, Progress, build_memory
+from longvid.pipeline.build import IndexModels, IndexOptions, build_memory
+from longvid.progress import Progress, Stage
 from longvid.pipeline.parts import index_part, index_parts, plan_parts
 from longvid.plan import FrameBudget
 from longvid.timeline import Span
@@ -145,7 +146,7 @@ def index_video(
     started = time.monotonic()
     video = _prepare(path, models, options)
     report = progress or (lambda stage, done, total: None)
-    with video_lock(root, video.id, wait_s, on_wait=lambda: report("waiting", 0, None)):
+    with video_lock(root, video.id, wait_s, on_wait=lambda: report(Stage.WAITING, 0, None)):
         memory = _open(video, root, force)
         try:
             with store_failures(memory.folder):

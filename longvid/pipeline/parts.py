@@ -18,7 +18,8 @@ from longvid.memory.failures import store_failures
 from longvid.memory.library import folder_lock
 from longvid.memory.parts import merge_part, merged_parts, part_folder, remove_parts
 from longvid.memory.store import VideoMemory
-from longvid.pipeline.build import IndexModels, IndexOptions, Progress, build_memory
+from longvid.pipeline.build import IndexModels, IndexOptions, build_memory
+from longvid.progress import Progress, Stage
 from longvid.timeline import Span
 
 
@@ -54,7 +55,7 @@ def index_part(
     chunks computed in this run."""
     report = report or (lambda stage, done, total: None)
     where = part_folder(folder, number)
-    with folder_lock(where, wait_s, on_wait=lambda: report("waiting", 0, None)):
+    with folder_lock(where, wait_s, on_wait=lambda: report(Stage.WAITING, 0, None)):
         part = VideoMemory(where)
         try:
             with store_failures(where):

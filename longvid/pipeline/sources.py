@@ -7,7 +7,7 @@ from pathlib import Path
 from longvid.config import setting
 from longvid.media.fetch import MediaCache, Progress, is_url
 from longvid.memory.fingerprint import fingerprint
-from longvid.pipeline.retrieve import NotIndexedError
+from longvid.memory.library import NotIndexedError
 
 
 def media_cache(root: Path) -> MediaCache:

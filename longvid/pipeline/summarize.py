@@ -11,8 +11,8 @@ from typing import Any
 
 from longvid.memory.store import VideoMemory
 from longvid.models.base import ChatModel
-from longvid.pipeline.citations import fix_citations
-from longvid.pipeline.retrieve import Evidence
+from longvid.recall.citations import fix_citations
+from longvid.recall.retrieve import Evidence
 from longvid.timeline import hms
 
 SECTION_PROMPT = (
@@ -33,6 +33,9 @@ class Summary:
     summary: str
     sections: list[dict[str, Any]]  # {"start", "end", "summary"}
     cached: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"summary": self.summary, "sections": self.sections}
 
 
 def summarize_memory(

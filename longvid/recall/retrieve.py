@@ -9,13 +9,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
-from longvid.errors import LongvidError
-from longvid.memory.failures import DamagedMemoryError
-from longvid.memory.fingerprint import fingerprint
-from longvid.memory.library import memories
 from longvid.memory.store import ChunkRecord, VideoMemory
 from longvid.models.base import Embedder, VisualEmbedder
 
@@ -87,10 +82,6 @@ _STOPWORDS = set(
 )
 
 
-class NotIndexedError(LongvidError):
-    """The video has no memory in the store yet."""
-
-
 @dataclass
 class Evidence:
     """A timestamped piece of text the answer may rest on."""
@@ -103,24 +94,6 @@ class Evidence:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def open_memory(root: Path, video: str) -> VideoMemory:
-    """The newest complete memory of ``video`` (found by content); else NotIndexedError."""
-    if not Path(video).is_file():
-        raise LongvidError(f"{video}: no such file", "check the path")
-    found = memories(root, fingerprint(video))
-    complete = [m for m in found if m.status == "complete"]
-    damaged = [m for m in found if m.status == "damaged"]
-    if not complete and damaged:
-        raise DamagedMemoryError(
-            str(damaged[0].problem).split(" — ")[0],
-            f"rebuild it with: longvid index --force {video}",
-        )
-    if not complete:
-        state = "only partly indexed" if found else "not indexed"
-        raise NotIndexedError(f"{video}: {state}", f"run: longvid index {video}  (or pass --index)")
-    return VideoMemory(Path(complete[0].folder))
 
 
 def query_terms(text: str) -> list[str]:

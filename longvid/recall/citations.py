@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from longvid.pipeline.retrieve import Evidence
+from longvid.recall.retrieve import Evidence
 from longvid.timeline import hms
 
 # [hh:mm:ss], [mm:ss], [hh:mm:ss.s] and ranges with - or –

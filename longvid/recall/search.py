@@ -12,7 +12,7 @@ from longvid.memory.library import memories
 from longvid.memory.library_index import LibraryIndex
 from longvid.memory.store import VideoMemory
 from longvid.models.base import Embedder, VisualEmbedder
-from longvid.pipeline.retrieve import adaptive_k, frame_hits, fuse, query_terms, rank_chunks
+from longvid.recall.retrieve import adaptive_k, frame_hits, fuse, query_terms, rank_chunks
 from longvid.timeline import hms
 
 

@@ -1,0 +1,172 @@
+"""The engine's settings, resolved once, and the models they name, loaded once (thread-safe).
+
+Every door (the CLI, the Python API, the MCP server, ``eval``, Ray tasks) builds one ``Engine``
+and asks it for models and options, so the same video gets the same memory key, the same
+models and the same devices whichever door it came in by.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from longvid.config import setting, store_root
+from longvid.errors import LongvidError
+from longvid.media.shots import ShotOptions
+from longvid.models.base import Captioner, ChatModel, Embedder, VisualEmbedder
+from longvid.models.registry import LoadOptions, load, load_chat, load_query_embedder, resolve
+from longvid.pipeline.build import IndexModels, IndexOptions
+from longvid.pipeline.index import ModelChoice, load_index_models
+from longvid.plan import FrameBudget
+
+log = logging.getLogger("longvid")
+T = TypeVar("T")
+
+CHANNELS = ("captioner", "llm", "embedder", "asr", "ocr", "visual_embedder")
+VISUAL_EVERY_S = {"gpu": 2.0, "cpu": 8.0}
+"""Seconds between frames of the visual memory: on a CPU the image encoder is the costly part."""
+
+
+class Engine:
+    """Settings (flag > ``LONGVID_*`` > config file > default) and the models they name.
+
+    ``Engine(captioner="none", store="/tmp/store")``; any spec left None is the configured
+    default. Models load on first use, once, even when several threads ask at the same time.
+    """
+
+    def __init__(
+        self,
+        store: str | Path | None = None,
+        *,
+        captioner: str | None = None,
+        llm: str | None = None,
+        embedder: str | None = None,
+        asr: str | None = None,
+        ocr: str | None = None,
+        visual_embedder: str | None = None,
+        device: str | None = None,
+        max_frames: int | None = None,
+        visual_every: float | None = None,
+    ) -> None:
+        self.store = store_root(str(store) if store else None)
+        self.specs: dict[str, str | None] = {
+            "captioner": captioner, "llm": llm, "embedder": embedder, "asr": asr, "ocr": ocr,
+            "visual_embedder": visual_embedder,
+        }  # fmt: skip
+        self.device: str | None = setting("device", device)
+        self.max_frames = int(setting("max_frames", max_frames))
+        self.visual_every = visual_every
+        self.options = LoadOptions(device=self.device, frame_cap=self.max_frames)
+        self._lock = threading.Lock()
+        self._loading: dict[Any, threading.Lock] = {}
+        self._loaded: dict[Any, Any] = {}
+
+    @classmethod
+    def from_choice(cls, choice: ModelChoice, store: Path) -> Engine:
+        """The engine a Ray task builds from the driver's ``choice()``: the same models."""
+        return cls(store, captioner=choice.captioner, asr=choice.asr, ocr=choice.ocr,
+                   embedder=choice.embedder, visual_embedder=choice.visual, device=choice.device,
+                   max_frames=choice.max_frames)  # fmt: skip
+
+    def channels(self) -> dict[str, dict[str, str]]:
+        """Each channel's spec and who chose it ("you": a flag, env or config file; "default")."""
+        out = {}
+        for channel in CHANNELS:
+            spec, explicit = resolve(channel, self.specs[channel], self.options)
+            out[channel] = {"spec": spec, "chosen_by": "you" if explicit else "default"}
+        return out
+
+    def resolved(self, channel: str) -> str:
+        """The spec ``channel`` resolves to (flag, env, config file or the device's default)."""
+        return resolve(channel, self.specs[channel], self.options)[0]
+
+    def _once(self, key: Any, make: Callable[[], T]) -> T:
+        """``make()`` the first time ``key`` is asked for; every later call (any thread) reuses it."""
+        with self._lock:
+            if key in self._loaded:
+                return self._loaded[key]  # type: ignore[no-any-return]
+            lock = self._loading.setdefault(key, threading.Lock())
+        with lock:
+            with self._lock:
+                if key in self._loaded:
+                    return self._loaded[key]  # type: ignore[no-any-return]
+            value = make()
+            with self._lock:
+                self._loaded[key] = value
+            return value
+
+    # --- indexing ----------------------------------------------------------------------------
+
+    def choice(self) -> ModelChoice:
+        """The index models as specs (what a Ray task needs to load the same ones)."""
+        s = self.specs
+        return ModelChoice(s["captioner"], s["asr"], s["ocr"], s["embedder"], s["visual_embedder"],
+                           self.device, self.max_frames)  # fmt: skip
+
+    def index_models(self) -> IndexModels:
+        """Every model indexing needs, loaded once."""
+
+        def make() -> IndexModels:
+            models = load_index_models(self.choice(), self.store)
+            if models.captioner is None and setting("captioner", self.specs["captioner"]) == "none":
+                log.info("visual captions are off (--captioner none): indexing speech, subtitles "
+                         "and on-screen text only")  # fmt: skip
+            return models
+
+        return self._once("index", make)
+
+    def index_options(self, shots: ShotOptions | None = None, gpu: bool | None = None) -> IndexOptions:
+        """How videos are cut and sampled: part of each memory's key, so decided here only.
+
+        ``gpu`` says where frames will be embedded (a Ray task's GPU); by default, where this
+        engine's image–text encoder runs.
+        """
+        if gpu is None:
+            visual = self.index_models().visual
+            gpu = visual is not None and str(visual.info.details.get("device", "cpu")).startswith("cuda")
+        every = self.visual_every or VISUAL_EVERY_S["gpu" if gpu else "cpu"]
+        return IndexOptions(shots=shots or ShotOptions(), budget=FrameBudget(max_frames=self.max_frames),
+                            visual_every_s=every)  # fmt: skip
+
+    # --- answering ---------------------------------------------------------------------------
+
+    def query_embedder(self, spec: str) -> Embedder:
+        """The embedder a memory was built with (its ONNX copy when there is one: no torch)."""
+        return self._once(("embedder", spec), lambda: load_query_embedder(spec, self.store / "models"))
+
+    def visual(self, spec: str | None) -> VisualEmbedder | None:
+        """The image–text encoder a memory's frames were embedded with (None if it has none)."""
+        if not spec or spec == "none":
+            return None
+        return self._once(("visual", spec), lambda: load("visual_embedder", spec, self.options))  # type: ignore[no-any-return]
+
+    def looker(self, indexed_with: str) -> Captioner | None:
+        """The video LLM for closer looks: the one named, else the one that indexed the video."""
+        spec = self.specs["captioner"] or indexed_with
+        if spec == "none":
+            return None
+        return self._once(("captioner", spec), lambda: load("captioner", spec, self.options))  # type: ignore[no-any-return]
+
+    def llm(self, captioner: Captioner | None = None) -> ChatModel:
+        """The answering LLM (the loaded video LLM itself when the spec says ``captioner``)."""
+
+        def make() -> ChatModel:
+            chat = load_chat(self.specs["llm"], captioner, self.options)
+            if chat is None:
+                raise LongvidError("no answering LLM is available",
+                                   "pass --llm (a hub id, .gguf file or openai:MODEL@URL)")  # fmt: skip
+            return chat
+
+        return self._once(("llm", resolve("llm", self.specs["llm"], self.options)[0]), make)
+
+    def use_agent(self, llm: ChatModel, wanted: bool | None) -> bool:
+        """Agent steps unless the model is the packaged 135M stand-in, too small to use tools."""
+        if wanted is not False and llm.info.details.get("stand_in"):
+            if wanted:
+                log.info("the packaged stand-in LLM answers in one step (it is too small to use "
+                         "tools) — pass --llm with a capable model for the agent, or --no-agent")  # fmt: skip
+            return False
+        return wanted is not False

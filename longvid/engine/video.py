@@ -1,0 +1,189 @@
+"""``Video`` (one video's memory, models and settings) and ``Library`` (every video in a store).
+
+Results are the pipeline's dataclasses (``Answer``, ``Moment``, ``Summary``); each has the
+``to_dict`` the CLI's ``--json`` and the MCP server print. A memory is opened per call, so one
+``Video`` can serve several threads at once (SQLite connections are per thread).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from longvid.engine.models import Engine
+from longvid.media.frames import Frame, sample_frames
+from longvid.media.probe import probe
+from longvid.media.shots import ShotOptions
+from longvid.memory.fingerprint import fingerprint
+from longvid.memory.library import MemorySummary, memories, open_memory, remove_memory
+from longvid.memory.library_index import LibraryIndex
+from longvid.memory.store import VideoMemory
+from longvid.pipeline.ask import Answer, AskOptions, ask
+from longvid.pipeline.chapters import Chapter, chapters
+from longvid.pipeline.index import IndexResult, index_video
+from longvid.pipeline.sources import local_video
+from longvid.pipeline.summarize import Summary, summarize_memory
+from longvid.progress import Progress, Stage
+from longvid.recall.search import Moment, search_library, search_memory
+
+
+class Video:
+    """An indexed video: ask it, search it, summarise it, cut clips and frames from it."""
+
+    def __init__(self, path: str | os.PathLike[str], engine: Engine | None = None) -> None:
+        self.engine = engine or Engine()
+        self.indexed: IndexResult | None = None  # what ``longvid.index`` did, when it opened this
+        self.given = str(path)
+        self.path = local_video(self.given, self.engine.store, fetch=False)  # a URL: its download
+        with self.memory() as memory:  # fails now, with the fix, if there is no usable memory
+            self.folder = memory.folder
+            self.settings: dict[str, Any] = memory.meta("settings")
+
+    @contextmanager
+    def memory(self) -> Iterator[VideoMemory]:
+        """This video's memory, open for the length of a ``with`` block (in this thread)."""
+        memory = open_memory(self.engine.store, self.path)
+        try:
+            yield memory
+        finally:
+            memory.close()
+
+    def ask(
+        self,
+        question: str,
+        *,
+        agent: bool | None = None,
+        top_k: int | None = None,
+        max_steps: int = 6,
+        max_frames: int = 32,
+        inspect: bool = True,
+        on_step: Callable[[Any], None] | None = None,
+    ) -> Answer:
+        """Answer ``question`` with checked ``[hh:mm:ss]`` citations (``.answer``, ``.cited``)."""
+        engine = self.engine
+        looker = engine.looker(self.settings["captioner"]) if inspect else None
+        llm = engine.llm(looker)
+        options = AskOptions(top_k=top_k, inspect=inspect, max_steps=max_steps,
+                             max_frames=max_frames, agent=engine.use_agent(llm, agent))  # fmt: skip
+        with self.memory() as memory:
+            return ask(self.path, question, memory, engine.query_embedder(self.settings["embedder"]),
+                       llm, looker, options, on_step=on_step,
+                       visual=engine.visual(self.settings.get("visual_embedder")))  # fmt: skip
+
+    def search(self, query: str, k: int = 5) -> list[Moment]:
+        """The ``k`` moments that best match ``query`` (by meaning, words and, if kept, frames)."""
+        with self.memory() as memory:
+            return search_memory(memory, self.engine.query_embedder(self.settings["embedder"]),
+                                 query, k, self.engine.visual(self.settings.get("visual_embedder")))  # fmt: skip
+
+    def summarize(self) -> Summary:
+        """The whole-video summary and its timed sections (cached per LLM)."""
+        llm = self.engine.llm()
+        with self.memory() as memory:
+            return summarize_memory(memory, llm)
+
+    def chapters(self) -> list[Chapter]:
+        """Chapters from the summary's sections (the first at 00:00, each at least 10 s)."""
+        return chapters(self.summarize().sections)
+
+    def frames(self, times: list[float], max_side: int = 768) -> list[Frame]:
+        """Frames (RGB arrays with their times) at ``times`` seconds."""
+        return sample_frames(self.path, times, max_side=max_side)
+
+    def clip(self, span: tuple[float, float], out: str | os.PathLike[str]) -> Any:
+        """Write ``span`` (start, end seconds) to ``out``; stream copy when it starts on a keyframe."""
+        from longvid.media.clips import export_clip
+
+        return export_clip(self.path, span[0], span[1], out)
+
+    def info(self, chunks: bool = False) -> dict[str, Any]:
+        """What the container holds and what is indexed for it (the CLI's and MCP's one shape)."""
+        return describe(self.path, self.engine, chunks)
+
+
+def describe(path: str, engine: Engine, chunks: bool = False) -> dict[str, Any]:
+    """``Video.info`` for any video file, indexed or not (``memories`` is then empty)."""
+    video_id = fingerprint(path)
+    out = []
+    for summary in memories(engine.store, video_id):
+        entry = summary.to_dict()
+        if summary.status != "damaged":
+            memory = VideoMemory(Path(summary.folder))
+            try:
+                entry["transcript_source"] = memory.meta("transcript_source")
+                entry["scan"] = memory.meta("scan")
+                if chunks:
+                    entry["chunks_detail"] = [{"index": c.index, "start": c.start, "end": c.end,
+                                               "text": c.text} for c in memory.chunks()]  # fmt: skip
+            finally:
+                memory.close()
+        out.append(entry)
+    return {"video": path, "id": video_id, "probe": probe(path).to_dict(), "memories": out}
+
+
+def index(
+    path: str | os.PathLike[str],
+    engine: Engine | None = None,
+    *,
+    shots: ShotOptions | None = None,
+    force: bool = False,
+    wait_s: float | None = None,
+    progress: Progress | None = None,
+    join_library: bool = True,
+) -> IndexResult:
+    """Index one video (a file or an http(s) URL) with the engine's models and options."""
+    engine = engine or Engine()
+    report = progress or (lambda stage, done, total: None)
+    local = local_video(str(path), engine.store,
+                        progress=lambda done, total: report(Stage.DOWNLOAD, done, total))  # fmt: skip
+    return index_video(local, engine.index_models(), engine.store, engine.index_options(shots),
+                       force=force, wait_s=wait_s, progress=progress, join_library=join_library)  # fmt: skip
+
+
+@dataclass
+class Library:
+    """Every video indexed in one store."""
+
+    engine: Engine
+
+    def search(self, query: str, k: int = 5) -> list[Moment]:
+        """The best moments across every video (through the library-wide index)."""
+        return search_library(self.engine.store, query, k, self.engine.query_embedder,
+                              self.engine.visual)  # fmt: skip
+
+    def videos(self, video_id: str | None = None) -> list[MemorySummary]:
+        """Every memory (newest first); a video indexed with two settings has two."""
+        return memories(self.engine.store, video_id)
+
+    def rebuild(self) -> int:
+        """Rebuild the library-wide index from every complete memory; returns its chunk vectors."""
+        return LibraryIndex(self.engine.store).rebuild()
+
+    def join(self) -> None:
+        """Join memories completed since the last join to the library-wide index (one write)."""
+        LibraryIndex(self.engine.store).update()
+
+    def stale(self) -> list[MemorySummary]:
+        """Memories no current setting would open: an older memory of a video that has a newer
+        complete one, or one left incomplete beside a complete one."""
+        newest: set[str] = set()
+        out = []
+        for summary in memories(self.engine.store):  # newest first
+            if summary.status == "complete" and summary.id not in newest:
+                newest.add(summary.id)
+                continue
+            if summary.id in newest or summary.status == "damaged":
+                out.append(summary)
+        return out
+
+    def prune(self, summaries: list[MemorySummary]) -> None:
+        """Delete these memories (and their entries in the library-wide index)."""
+        index = LibraryIndex(self.engine.store)
+        for summary in summaries:
+            index.mark_changed(Path(summary.folder))
+            remove_memory(Path(summary.folder))
+        index.update()

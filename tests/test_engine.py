@@ -1,0 +1,137 @@
+"""One engine behind every door: the CLI, the Python API and the MCP server (stdio) give one memory,
+the same search results and the same answer; one ``Video`` serves several threads."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from longvid_cli.app import app
+from typer.testing import CliRunner
+
+import longvid
+from longvid.engine import Engine, Video
+from longvid.errors import LongvidError
+from longvid.memory.library import NotIndexedError
+from tests.fake_openai import FakeServer, completion, serve
+from tests.test_mcp import session_run, text_of
+
+runner = CliRunner()
+QUESTION = "When does the ferry leave?"
+
+
+def _reply(body: dict[str, Any]) -> tuple[int, Any]:
+    return 200, completion(json.dumps({"answer": "At 07:15 [00:00:13].", "enough": True, "found": True}))
+
+
+@pytest.fixture
+def setup(facts_video: Path, tiny_model: Callable[[str], Path], tmp_path: Path,
+          monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:  # fmt: skip
+    """The same environment for every door: tiny embedder and image–text encoder, no captioner."""
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    video = folder / "harbour.mkv"
+    shutil.copy(facts_video, video)
+    store = tmp_path / "store"
+    env = {"LONGVID_HOME": str(store), "LONGVID_EMBEDDER": str(tiny_model("sentence_transformer")),
+           "LONGVID_VISUAL_EMBEDDER": str(tiny_model("siglip")), "LONGVID_CAPTIONER": "none",
+           "LONGVID_ASR": "none", "LONGVID_OCR": "none", "HF_HUB_OFFLINE": "1"}  # fmt: skip
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return {"video": video, "store": store, "folder": folder}
+
+
+def test_every_door_gives_one_memory_the_same_moments_and_the_same_answer(setup: dict[str, Any]) -> None:
+    video, store = setup["video"], setup["store"]
+    server = FakeServer(script=[_reply] * 50)
+    with serve(server) as url:
+        llm = f"openai:llm@{url}"
+        indexed = runner.invoke(app, ["index", str(video), "--json"])
+        assert json.loads(indexed.stdout)["status"] == "indexed", indexed.output
+        cli_found = runner.invoke(app, ["search", str(video), "Okafor engine", "--json"])
+        cli_moments = [json.loads(line) for line in cli_found.stdout.splitlines()]
+        cli_answer = json.loads(runner.invoke(app, ["ask", str(video), QUESTION, "--llm", llm, "--json"]).stdout)
+
+        api_video = longvid.index(str(video), llm=llm)  # the same memory: nothing to do
+        assert api_video.indexed is not None and api_video.indexed.status == "up-to-date"
+        api_moments = [m.to_dict() for m in api_video.search("Okafor engine")]
+        api_answer = api_video.ask(QUESTION).to_dict(str(video))
+
+        async def work(session: Any) -> dict[str, Any]:
+            return {
+                "indexed": await session.call_tool("index_video", {"video": "harbour.mkv"}),
+                "found": await session.call_tool("search", {"query": "Okafor engine", "video": "harbour.mkv"}),
+                "asked": await session.call_tool("ask", {"video": "harbour.mkv", "question": QUESTION}),
+                "info": await session.call_tool("video_info", {"video": "harbour.mkv"}),
+            }  # fmt: skip
+
+        got = anyio.run(session_run, ["--root", str(setup["folder"]), "--llm", llm], dict(os.environ), work)
+
+    assert json.loads(text_of(got["indexed"]))["status"] == "up-to-date"
+    listed = runner.invoke(app, ["list", "--json"]).stdout.splitlines()
+    assert len(listed) == 1  # one memory, whichever door indexed or asked
+    settings = json.loads(listed[0])["settings"]
+    assert settings["visual_embedder"] and settings["visual_every_s"] == 8.0  # the CPU rate, decided once
+    mcp_moments = [json.loads(part.text) for part in got["found"].content]
+    assert cli_moments == api_moments == mcp_moments and cli_moments
+    mcp_answer = json.loads(text_of(got["asked"]))
+    for answer in (cli_answer, api_answer, mcp_answer):
+        assert answer["answer"] == "At 07:15 [00:00:12–00:00:15]." and answer["found"] is True
+    assert cli_answer["models"] == api_answer["models"] == mcp_answer["models"]
+    info = runner.invoke(app, ["info", str(video), "--json"]).stdout
+    mcp_info = json.loads(text_of(got["info"]))
+    assert set(json.loads(info)) == set(mcp_info) == {"video", "id", "probe", "memories"}
+
+
+def test_one_video_serves_many_threads_and_loads_each_model_once(
+    setup: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import longvid.engine.models as engine_models
+
+    loads: list[str] = []
+    for name in ("load_query_embedder", "load_chat", "load"):
+        real = getattr(engine_models, name)
+
+        def counting(*args: Any, _real: Any = real, _name: str = name, **kwargs: Any) -> Any:
+            loads.append(_name)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(engine_models, name, counting)
+    server = FakeServer(script=[_reply] * 50)
+    with serve(server) as url:
+        longvid.index(str(setup["video"]))
+        video = Video(setup["video"], Engine(llm=f"openai:llm@{url}"))
+        loads.clear()
+        results: list[Any] = []
+        errors: list[BaseException] = []
+
+        def work(n: int) -> None:
+            try:
+                results.append(video.search("Okafor") if n % 2 else video.ask(QUESTION).answer)
+            except BaseException as exc:  # noqa: BLE001  (reported by the assert below)
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert errors == []
+    assert len(results) == 8
+    assert sorted(loads) == ["load", "load_chat", "load_query_embedder"]  # visual, llm, embedder: once each
+    assert all(r == "At 07:15 [00:00:12–00:00:15]." for r in results if isinstance(r, str))
+
+
+def test_opening_a_video_that_is_not_indexed_says_how_to_index_it(setup: dict[str, Any]) -> None:
+    with pytest.raises(NotIndexedError) as caught:
+        longvid.open(str(setup["video"]))
+    assert "longvid index" in caught.value.fix
+    with pytest.raises(LongvidError, match="no such file"):
+        longvid.open(str(setup["folder"] / "missing.mp4"))
