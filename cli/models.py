@@ -33,7 +33,8 @@ def models(
 
     given = {"captioner": captioner, "llm": llm, "embedder": embedder, "asr": asr, "ocr": ocr,
              "visual_embedder": visual_embedder}  # fmt: skip
-    engine = Engine(None, device=device, **given)
+    engine = Engine(None, device=device, captioner=captioner, llm=llm, embedder=embedder, asr=asr,
+                    ocr=ocr, visual_embedder=visual_embedder)  # fmt: skip
     report: dict[str, dict[str, Any]] = engine.channels()
     if check:
         from longvid.models.health import check_channel

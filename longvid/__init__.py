@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from longvid.plan import Chunk, FrameBudget, plan_chunks
 
 
-def open(path: str, **settings: Any) -> Video:  # noqa: A001  (longvid.open, as in the README)
+def open(path: str, **settings: Any) -> Video:
     """An indexed video: ``longvid.open("film.mp4", llm="model.gguf").ask("...")``.
 
     ``settings`` are the engine's: ``store``, ``captioner``, ``llm``, ``embedder``, ``asr``,
@@ -75,18 +75,18 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "Chunk",
     "Engine",
-    "Library",
-    "Video",
-    "index",
-    "library",
-    "open",
     "FrameBudget",
+    "Library",
     "LongvidError",
     "Shot",
     "ShotOptions",
+    "Video",
     "VideoInfo",
     "__version__",
     "detect_shots",
+    "index",
+    "library",
+    "open",
     "plan_chunks",
     "probe",
 ]

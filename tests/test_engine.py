@@ -49,7 +49,7 @@ def setup(facts_video: Path, tiny_model: Callable[[str], Path], tmp_path: Path,
 
 
 def test_every_door_gives_one_memory_the_same_moments_and_the_same_answer(setup: dict[str, Any]) -> None:
-    video, store = setup["video"], setup["store"]
+    video = setup["video"]
     server = FakeServer(script=[_reply] * 50)
     with serve(server) as url:
         llm = f"openai:llm@{url}"
@@ -115,7 +115,7 @@ def test_one_video_serves_many_threads_and_loads_each_model_once(
         def work(n: int) -> None:
             try:
                 results.append(video.search("Okafor") if n % 2 else video.ask(QUESTION).answer)
-            except BaseException as exc:  # noqa: BLE001  (reported by the assert below)
+            except BaseException as exc:
                 errors.append(exc)
 
         threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]

@@ -69,7 +69,7 @@ def index_on_ray(
     connect(plan.address)
     task = ray.remote(_task).options(
         num_cpus=plan.cpus,
-        num_gpus=task_gpus(plan, choice),
+        num_gpus=task_gpus(plan, Engine.from_choice(choice, root).resolved("captioner")),
         max_retries=plan.max_retries,
         retry_exceptions=False,  # a video's own failure would fail again: report it instead
     )

@@ -87,12 +87,12 @@ class Engine:
         """``make()`` the first time ``key`` is asked for; every later call (any thread) reuses it."""
         with self._lock:
             if key in self._loaded:
-                return self._loaded[key]  # type: ignore[no-any-return]
+                return self._loaded[key]  # type: ignore[no-any-return,unused-ignore]
             lock = self._loading.setdefault(key, threading.Lock())
         with lock:
             with self._lock:
                 if key in self._loaded:
-                    return self._loaded[key]  # type: ignore[no-any-return]
+                    return self._loaded[key]  # type: ignore[no-any-return,unused-ignore]
             value = make()
             with self._lock:
                 self._loaded[key] = value
@@ -141,14 +141,14 @@ class Engine:
         """The image–text encoder a memory's frames were embedded with (None if it has none)."""
         if not spec or spec == "none":
             return None
-        return self._once(("visual", spec), lambda: load("visual_embedder", spec, self.options))  # type: ignore[no-any-return]
+        return self._once(("visual", spec), lambda: load("visual_embedder", spec, self.options))
 
     def looker(self, indexed_with: str) -> Captioner | None:
         """The video LLM for closer looks: the one named, else the one that indexed the video."""
         spec = self.specs["captioner"] or indexed_with
         if spec == "none":
             return None
-        return self._once(("captioner", spec), lambda: load("captioner", spec, self.options))  # type: ignore[no-any-return]
+        return self._once(("captioner", spec), lambda: load("captioner", spec, self.options))
 
     def llm(self, captioner: Captioner | None = None) -> ChatModel:
         """The answering LLM (the loaded video LLM itself when the spec says ``captioner``)."""

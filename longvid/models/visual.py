@@ -24,7 +24,7 @@ class HFVisualEmbedder(VisualEmbedder):
         from transformers import AutoModel, AutoProcessor
 
         self.device = pick_device(device)
-        common = {"trust_remote_code": trust_remote_code}
+        common: dict[str, Any] = {"trust_remote_code": trust_remote_code}
         self.processor: Any = load_or_explain(
             "visual embedder", spec.name, lambda: AutoProcessor.from_pretrained(spec.name, **common)
         )

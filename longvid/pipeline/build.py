@@ -7,7 +7,6 @@ The content is of a whole video, or of one time range of it (a part of a long vi
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +26,6 @@ from longvid.pipeline.jobs import ChunkJob, ScanSummary, chunk_jobs, in_backgrou
 from longvid.plan import FrameBudget
 from longvid.progress import Progress, Stage
 from longvid.timeline import Span, TimedText
-
 
 
 @dataclass

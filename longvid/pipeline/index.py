@@ -23,9 +23,9 @@ from longvid.memory.parts import merged_parts
 from longvid.memory.store import VideoMemory
 from longvid.models.registry import keep_query_copy
 from longvid.pipeline.build import IndexModels, IndexOptions, build_memory
-from longvid.progress import Progress, Stage
 from longvid.pipeline.parts import index_part, index_parts, plan_parts
 from longvid.plan import FrameBudget
+from longvid.progress import Progress, Stage
 from longvid.timeline import Span
 
 __all__ = ["IndexModels", "IndexOptions", "IndexResult", "ModelChoice", "index_video"]
