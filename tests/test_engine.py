@@ -135,3 +135,21 @@ def test_opening_a_video_that_is_not_indexed_says_how_to_index_it(setup: dict[st
     assert "longvid index" in caught.value.fix
     with pytest.raises(LongvidError, match="no such file"):
         longvid.open(str(setup["folder"] / "missing.mp4"))
+
+
+def test_the_readme_s_python_verbs(setup: dict[str, Any], tmp_path: Path) -> None:
+    def reply(body: dict[str, Any]) -> tuple[int, Any]:
+        system = body["messages"][0]["content"]
+        return (200, completion("Ferries and engines [00:00:12].")) if "summar" in system else _reply(body)
+
+    with serve(FakeServer(script=[reply] * 50)) as url:
+        video = longvid.index(str(setup["video"]), llm=f"openai:llm@{url}")
+        answer = video.ask(QUESTION)
+        summary = video.summarize()
+        marks = video.chapters()
+    assert summary.summary.startswith("Ferries") and summary.sections and marks[0].start == 0
+    clip = video.clip(answer.cited[0], tmp_path / "key.mp4")
+    assert Path(clip.path).stat().st_size > 0 and clip.start <= 12.5
+    frames = video.frames([1.0, 2.5])
+    assert [round(f.time, 1) for f in frames] == [1.0, 2.5] and frames[0].image.ndim == 3
+    assert longvid.library().search("Okafor")[0].video.endswith("harbour.mkv")
