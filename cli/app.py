@@ -19,6 +19,7 @@ from longvid_cli import (
     models,
     report,
     scenes,
+    speakers,
 )
 from longvid_cli.runner import EXIT_FAILED, debug_enabled, guarded, report_error
 
@@ -47,6 +48,7 @@ app.command("list")(guarded(library.list_memories))
 app.command("info")(guarded(library.info))
 app.command("prune")(guarded(library.prune))
 app.command("models")(guarded(models.models))
+app.command("speakers")(guarded(speakers.speakers))
 app.command("doctor")(guarded(doctor.doctor))
 library_app = typer.Typer(help="The library-wide index behind search --all.", no_args_is_help=True)
 library_app.command("rebuild")(guarded(library.rebuild))

@@ -1,0 +1,351 @@
+"""The speakers channel: audio in, turns (start, end, speaker) and one voice vector per speaker out.
+
+Backends, chosen by spec (``--speakers`` / ``LONGVID_SPEAKERS``):
+
+- ``resemblyzer`` (the default, offline): Resemblyzer's packaged GE2E speaker encoder embeds
+  pieces of speech found by voice-activity detection (webrtcvad); agglomerative clustering on
+  cosine distance (scikit-learn) finds the speakers, their number found by a distance threshold
+  unless the user gives it. ``pip install 'longvid[speakers]'``.
+- a pyannote.audio pipeline: a hub id (``pyannote/speaker-diarization-3.1``) or a local
+  directory holding its ``config.yaml``. ``pip install pyannote.audio``.
+- ``none``: no speakers.
+
+Overlapping speech: the Resemblyzer backend gives each moment to one speaker, the voice that
+dominates the piece it falls in; pyannote may return overlapping turns, which are kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from longvid.errors import LongvidError, MissingDependencyError
+from longvid.models.base import ModelInfo
+from longvid.models.diarize import (
+    SpeakerCount,
+    centroids,
+    cluster,
+    first_seen_order,
+    regions,
+    segments,
+    speech_frames,
+)
+from longvid.models.specs import ModelSpec, SpecError, parse_spec
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["Diarization", "Diarizer", "SpeakerCount", "Turn", "load_diarizer", "speakers_spec"]
+
+log = logging.getLogger("longvid")
+
+DEFAULT_SPEC = "resemblyzer"
+SAMPLE_RATE = 16_000
+
+
+@dataclass(frozen=True)
+class Turn:
+    """``speaker`` talks from ``start`` to ``end`` seconds."""
+
+    start: float
+    end: float
+    speaker: str
+
+
+@dataclass
+class Diarization:
+    """Turns in time order and one unit voice vector per speaker (ids ``S1``, ``S2``, ... in the
+    order they first speak)."""
+
+    turns: list[Turn] = field(default_factory=list)
+    voices: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def speakers(self) -> list[str]:
+        return list(self.voices)
+
+
+class Diarizer(ABC):
+    """Who speaks when in a stretch of mono audio."""
+
+    info: ModelInfo
+    link_threshold: float = 0.3
+    """Cosine distance under which two stretches' speakers are taken for one voice."""
+    window_s: float = 600.0
+    """How much audio one ``diarize`` call takes (the pipeline links the windows' speakers)."""
+
+    @abstractmethod
+    def diarize(
+        self, audio: np.ndarray, sample_rate: int = SAMPLE_RATE, count: SpeakerCount | None = None
+    ) -> Diarization:
+        """Turns and voices of mono float32 ``audio``, timed in seconds from its start."""
+
+
+# --- Resemblyzer: VAD + GE2E vectors + agglomerative clustering -------------------------------
+
+
+@dataclass(frozen=True)
+class ResemblyzerSettings:
+    """The tunables, measured on generated dialogues (benchmarks/speakers.py, RESULTS.md)."""
+
+    threshold: float = 0.3  # cosine distance: segments closer than this on average are one voice
+    pause_s: float = 0.3  # a pause this long may separate two speakers' pieces
+    max_piece_s: float = 3.0  # longer stretches of speech are cut into pieces this long or less
+    anchor_s: float = 1.0  # pieces at least this long decide the speakers; shorter ones join one
+    min_talk_s: float = 1.5  # a cluster with less speech (all pieces together) is folded away
+    join_s: float = 0.8  # one speaker's pieces closer than this make one turn
+    aggressiveness: int = 3  # webrtcvad, 0 (lenient) to 3 (strict)
+
+
+class ResemblyzerDiarizer(Diarizer):
+    """Offline diarization with Resemblyzer's packaged GE2E encoder (a 17 MB model in the wheel)."""
+
+    def __init__(self, device: str = "cpu", settings: ResemblyzerSettings | None = None) -> None:
+        self.settings = settings or ResemblyzerSettings()
+        self.link_threshold = self.settings.threshold
+        try:
+            with warnings.catch_warnings():  # webrtcvad imports the deprecated pkg_resources
+                warnings.simplefilter("ignore")
+                from resemblyzer import VoiceEncoder
+        except ImportError:
+            raise MissingDependencyError("resemblyzer", "speakers") from None
+        self.encoder = VoiceEncoder(device, verbose=False)
+        self.info = ModelInfo(DEFAULT_SPEC, "resemblyzer", {"device": device,
+                              "threshold": self.settings.threshold})  # fmt: skip
+
+    def embed(self, audio: np.ndarray) -> np.ndarray:
+        """The unit voice vector of a piece of 16 kHz speech."""
+        import numpy as np
+
+        rms = float(np.sqrt(np.mean(np.square(audio, dtype=np.float64)))) or 1.0
+        vector = self.encoder.embed_utterance((audio * (0.03 / rms)).astype(np.float32))
+        return np.asarray(vector, np.float32)
+
+    def diarize(
+        self, audio: np.ndarray, sample_rate: int = SAMPLE_RATE, count: SpeakerCount | None = None
+    ) -> Diarization:
+        import numpy as np
+
+        if sample_rate != SAMPLE_RATE:
+            raise LongvidError(f"the speaker encoder takes 16 kHz audio, not {sample_rate} Hz",
+                               "decode with longvid.media.audio (16 kHz mono)")  # fmt: skip
+        s, count = self.settings, count or SpeakerCount()
+        flags = speech_frames(audio, sample_rate, s.aggressiveness)
+        pieces = segments(regions(flags), s.pause_s, s.max_piece_s)
+        if not pieces:
+            return Diarization()
+        vectors = np.stack([self.embed(audio[int(a * sample_rate) : int(b * sample_rate)])
+                            for a, b in pieces])  # fmt: skip
+        lengths = np.array([b - a for a, b in pieces])
+        labels = assign(vectors, lengths, s, count)
+        return _turns(pieces, labels, vectors, lengths, s.join_s)
+
+
+def assign(
+    vectors: np.ndarray, lengths: np.ndarray, s: ResemblyzerSettings, count: SpeakerCount
+) -> np.ndarray:
+    """A speaker label per piece: the long pieces clustered, then every piece to its nearest voice."""
+    import numpy as np
+
+    anchors = lengths >= s.anchor_s
+    if not anchors.any():
+        anchors = np.ones(len(lengths), bool)
+    found = cluster(vectors[anchors], s.threshold, count)
+    voices = centroids(vectors[anchors], found, lengths[anchors])
+    talk = np.bincount(found, weights=lengths[anchors], minlength=len(voices))
+    keep = talk >= s.min_talk_s
+    floor = count.exact or count.minimum or 1
+    if count.exact is None and keep.sum() >= floor and not keep.all():
+        voices = voices[keep]  # a stray noise or one odd word, not a speaker
+    labels = np.argmax(vectors @ voices.T, axis=1)
+    return labels
+
+
+def _turns(
+    pieces: list[tuple[float, float]],
+    labels: np.ndarray,
+    vectors: np.ndarray,
+    lengths: np.ndarray,
+    join_s: float,
+) -> Diarization:
+    import numpy as np
+
+    order = first_seen_order(labels.tolist())
+    names = {label: f"S{rank + 1}" for label, rank in order.items()}
+    ranks = np.array([order[int(x)] for x in labels])
+    voices = centroids(vectors, ranks, lengths)
+    turns: list[Turn] = []
+    for (start, end), label in zip(pieces, labels, strict=True):
+        speaker = names[int(label)]
+        if turns and turns[-1].speaker == speaker and start - turns[-1].end < join_s:
+            turns[-1] = Turn(turns[-1].start, end, speaker)
+        else:
+            turns.append(Turn(start, end, speaker))
+    return Diarization(turns, {f"S{i + 1}": voices[i] for i in range(len(voices))})
+
+
+# --- pyannote.audio ------------------------------------------------------------------------------
+
+
+class PyannoteDiarizer(Diarizer):
+    """A pyannote.audio speaker-diarization pipeline (hub id or local directory with config.yaml)."""
+
+    window_s = 1800.0  # pyannote slides its own windows; fewer cuts, fewer links to make
+    link_threshold = 0.4
+
+    def __init__(self, spec: ModelSpec, device: str = "cpu") -> None:
+        try:
+            from pyannote.audio import Pipeline
+        except ImportError:
+            raise MissingDependencyError("pyannote.audio") from None
+        source = spec.name
+        if spec.kind == "local":
+            config = Path(spec.name) / "config.yaml"
+            if not config.is_file():
+                raise SpecError(f"{spec.name} holds no pyannote pipeline (no config.yaml)",
+                                "pass a pipeline directory, a hub id, or resemblyzer")  # fmt: skip
+            source = str(config)
+        else:
+            _fail_fast_if_uncached(spec.name)
+        token = os.environ.get("HF_TOKEN")
+        try:
+            pipeline = Pipeline.from_pretrained(source, **({"token": token} if token else {}))
+        except Exception as exc:  # pyannote raises many kinds; one line says what and what next
+            raise LongvidError(f"cannot load the pyannote pipeline '{spec.name}' ({exc})",
+                               "check the id or directory, and HF_TOKEN for gated models") from None  # fmt: skip
+        if pipeline is None:  # pyannote 3 returns None for a gated model without a token
+            raise LongvidError(f"cannot load the pyannote pipeline '{spec.name}'",
+                               "accept its terms on the hub and set HF_TOKEN")  # fmt: skip
+        import torch
+
+        self.pipeline = pipeline.to(torch.device(device))
+        self.info = ModelInfo(str(spec), "pyannote", {"device": device})
+
+    def diarize(
+        self, audio: np.ndarray, sample_rate: int = SAMPLE_RATE, count: SpeakerCount | None = None
+    ) -> Diarization:
+        import numpy as np
+        import torch
+
+        if not len(audio):
+            return Diarization()
+        count = count or SpeakerCount()
+        given = {"num_speakers": count.exact, "min_speakers": count.minimum,
+                 "max_speakers": count.maximum}  # fmt: skip
+        options = {k: v for k, v in given.items() if v is not None}
+        sound = {"waveform": torch.from_numpy(np.asarray(audio, np.float32))[None],
+                 "sample_rate": sample_rate}  # fmt: skip
+        try:
+            output = self.pipeline(sound, return_embeddings=True, **options)  # pyannote 3.1
+        except TypeError:
+            output = self.pipeline(sound, **options)  # pyannote 4: embeddings always returned
+        if hasattr(output, "speaker_diarization"):
+            annotation, embeddings = output.speaker_diarization, output.speaker_embeddings
+        elif isinstance(output, tuple):
+            annotation, embeddings = output
+        else:
+            annotation, embeddings = output, None
+        return _from_annotation(annotation, embeddings)
+
+
+def _from_annotation(annotation: Any, embeddings: Any) -> Diarization:
+    """A pyannote Annotation (and its speakers' vectors, in ``labels()`` order) as a Diarization."""
+    import numpy as np
+
+    tracks = sorted((float(seg.start), float(seg.end), str(label))
+                    for seg, _, label in annotation.itertracks(yield_label=True))  # fmt: skip
+    order = first_seen_order([hash(label) for _, _, label in tracks])
+    rank = {label: f"S{order[hash(label)] + 1}" for _, _, label in tracks}
+    turns = [Turn(round(a, 3), round(b, 3), rank[label]) for a, b, label in tracks]
+    voices: dict[str, np.ndarray] = {}
+    for i, label in enumerate(annotation.labels()):
+        if str(label) not in rank:
+            continue
+        vector = (
+            np.zeros(1, np.float32) if embeddings is None else np.asarray(embeddings[i], np.float32)
+        )
+        norm = float(np.linalg.norm(vector)) if np.isfinite(vector).all() else 0.0
+        voices[rank[str(label)]] = vector / norm if norm else np.zeros_like(vector)
+    return Diarization(turns, dict(sorted(voices.items(), key=lambda kv: int(kv[0][1:]))))
+
+
+def _fail_fast_if_uncached(name: str) -> None:
+    """A hub pipeline that is neither cached nor reachable fails at once, before pyannote's import."""
+    from longvid.models.hf_common import ModelUnavailableError, go_offline_if_hub_unreachable
+
+    if not go_offline_if_hub_unreachable():
+        return
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        cached = try_to_load_from_cache(name, "config.yaml")
+    except ValueError:
+        return
+    if not isinstance(cached, str):
+        raise ModelUnavailableError(
+            f"cannot load the speaker pipeline '{name}': not cached and the hub is unreachable",
+            "download it once while online, pass a local pipeline directory, or use --speakers resemblyzer",
+        )
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+
+def speakers_spec(given: str | None = None) -> tuple[str, bool]:
+    """The speakers spec (flag, else ``LONGVID_SPEAKERS``/config, else resemblyzer) and whether
+    the user chose it."""
+    chosen = given
+    if chosen is None:
+        try:
+            from longvid.config import setting
+
+            chosen = setting("speakers")
+        except KeyError:  # not in the settings table: the environment alone
+            chosen = os.environ.get("LONGVID_SPEAKERS") or None
+    return (str(chosen), True) if chosen else (DEFAULT_SPEC, False)
+
+
+def _by_name(spec: ModelSpec, device: str) -> Diarizer:
+    if spec.name.lower() == DEFAULT_SPEC:
+        return ResemblyzerDiarizer(device)
+    return PyannoteDiarizer(spec, device)
+
+
+BACKENDS: dict[str, Callable[[ModelSpec, str], Diarizer]] = {
+    "hub": _by_name,
+    "local": lambda spec, device: PyannoteDiarizer(spec, device),
+}
+
+
+def load_diarizer(given: str | None = None, device: str | None = None) -> Diarizer | None:
+    """The speakers backend for a spec (None: off). A default that cannot load warns and is off;
+    one the user named loads or raises."""
+    from longvid.models.hf_common import pick_device
+
+    text, explicit = speakers_spec(given)
+    spec = parse_spec(text)
+    if spec.kind == "none":
+        return None
+    if spec.kind not in BACKENDS:
+        raise SpecError(f"a {spec.kind} spec cannot find speakers",
+                        "use resemblyzer, a pyannote hub id or pipeline directory, or none")  # fmt: skip
+    if device is None:
+        try:
+            from longvid.config import setting
+
+            device = setting("device")
+        except KeyError:
+            device = None
+    try:
+        return BACKENDS[spec.kind](spec, pick_device(device))
+    except MissingDependencyError as exc:
+        if explicit:
+            raise
+        log.warning("speakers are not found (%s) — %s", exc.what, exc.fix)
+        return None
