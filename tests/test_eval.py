@@ -56,6 +56,8 @@ def test_reading_the_chosen_option() -> None:
         1, 2, 1, 2, 2]  # fmt: skip
     assert read_choice("It leaves at seven fifteen [00:00:12]", options) == 0
     assert read_choice("no idea", options) is None
+    assert read_choice("not found in the video: B", options) == 1  # an abstention still picks
+    assert read_choice("It docks after one hour", ["Ten minutes.", "One hour.", "On time."]) == 1
     assert answer_index("(D)", 5) == 3 and answer_index(None, 5) is None
 
 

@@ -102,7 +102,8 @@ def read_choice(reply: str, options: Sequence[str]) -> int | None:
         if match:
             return letters.index(match.group(1).upper())
     lowered = text.lower()
-    named = [i for i, option in enumerate(options) if option.strip() and option.lower() in lowered]
+    bare = [option.strip().rstrip(".").lower() for option in options]  # Video-MME's "One hour."
+    named = [i for i, option in enumerate(bare) if option and option in lowered]
     if len(named) == 1:
         return named[0]
     start = re.match(
