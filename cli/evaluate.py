@@ -12,7 +12,7 @@ from longvid_cli.output import emit_json, emit_table
 from longvid_cli.querying import AsJson, Llm, Store
 from longvid_cli.runner import report
 
-FORMATS = "common, egoschema, videomme, longvideobench, mlvu, nextqa, lvbench"
+FORMATS = "common, egoschema, videomme, videomme_v2, longvideobench, mlvu, nextqa, lvbench"
 
 
 def evaluate(

@@ -355,3 +355,45 @@ def test_sample_and_limit_are_reproducible(tmp_path: Path) -> None:
     assert [items.index(i) for i in picked] == sorted(
         items.index(i) for i in picked
     )  # file order kept
+
+
+def videomme_v2(root: Path) -> Path:
+    """Rows with the fields lmms-eval's videomme_v2 task reads (its utils.py), 8 options A-H."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    options = "\n".join(f"{letter}. option {letter}" for letter in "ABCDEFGH")
+    rows = [{"video_id": vid, "question_id": f"{vid}-{n}", "question": f"Question {vid}-{n}?", "options": options,
+             "answer": "B", "group_type": kind, "group_structure": structure, "level": level,
+             "second_head": "Perception", "third_head": "Counting"}
+            for vid, kind, structure, level in (("001", "relevance", "[1, 2, 3, 4]", 1),
+                                                ("002", "logic", "[1, [2, 3], 4]", 3))
+            for n in range(1, 5)]  # fmt: skip
+    path = root / "test-00000-of-00001.parquet"
+    root.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    for vid in ("001", "002"):
+        clip(root / "videos" / f"{vid}.mp4")
+    return path
+
+
+def test_videomme_v2_grouped_non_linear_scores(tmp_path: Path) -> None:
+    right = {"001-1": 1, "001-2": 1, "001-3": 0, "001-4": 1,  # relevance: 3 of 4 right
+             "002-1": 1, "002-2": 0, "002-3": 1, "002-4": 0}  # logic [1, [2, 3], 4]: 1 then 3 right  # fmt: skip
+    benchmark, records = records_for(videomme_v2(tmp_path), right)
+    first = benchmark.items[0]
+    assert (benchmark.format, len(first.options), first.options[7], first.answer) == (
+        "videomme_v2",
+        8,
+        "option H",
+        1,
+    )
+    assert first.video == str(tmp_path / "videos" / "001.mp4")
+    scores = (
+        __import__("longvid.pipeline.benchmarks", fromlist=["x"])
+        .FORMATS["videomme_v2"]
+        .score(records)
+    )
+    assert scores.published["relevance_score"] == 56.25 and scores.published["logic_score"] == 33.33
+    assert scores.published["overall_score"] == round((56.25 + 400 / 12) / 2, 2)
+    assert (scores.correct, scores.total, scores.published["overall_acc"]) == (5, 8, 62.5)

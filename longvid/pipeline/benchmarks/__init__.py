@@ -1,6 +1,7 @@
 """Video QA benchmarks read as their authors publish them, and scored as their scripts score.
 
-One module per benchmark (EgoSchema, Video-MME, LongVideoBench, MLVU, NExT-QA, LVBench) and
+One module per benchmark (EgoSchema, Video-MME, LongVideoBench, MLVU, NExT-QA, LVBench,
+Video-MME-v2) and
 longvid's own common format; each knows its files, its layout of videos and subtitles, its
 scoring rule, its published breakdowns and its predictions file. ``load_benchmark`` recognises
 the format from the file (or takes ``fmt``).
@@ -29,6 +30,7 @@ from longvid.pipeline.benchmarks.lvbench import LVBench
 from longvid.pipeline.benchmarks.mlvu import MLVU
 from longvid.pipeline.benchmarks.nextqa import NextQA
 from longvid.pipeline.benchmarks.videomme import VideoMME
+from longvid.pipeline.benchmarks.videomme_v2 import VideoMMEv2
 
 __all__ = ["FORMATS", "LETTERS", "NO_MATCH", "Benchmark", "Format", "Item", "Scores", "answer_index",
            "format_named", "load_benchmark", "read_benchmark", "select"]  # fmt: skip
@@ -36,7 +38,16 @@ __all__ = ["FORMATS", "LETTERS", "NO_MATCH", "Benchmark", "Format", "Item", "Sco
 # Most specific first: the common format is what is left.
 FORMATS: dict[str, Format] = {
     f.name: f
-    for f in (LVBench(), LongVideoBench(), MLVU(), EgoSchema(), NextQA(), VideoMME(), Common())
+    for f in (
+        LVBench(),
+        LongVideoBench(),
+        MLVU(),
+        EgoSchema(),
+        NextQA(),
+        VideoMMEv2(),
+        VideoMME(),
+        Common(),
+    )
 }
 
 
