@@ -140,16 +140,23 @@ class _Models:
                                 captioner=captioner, llm=llm, max_frames=max_frames)  # fmt: skip
         self.inspect, self.quiet = inspect, quiet
 
-    def memories(self, items: list[Any], subtitles: bool) -> Any:
+    def memories(self, items: list[Any], subtitles: bool, keep_open: int = 8) -> Any:
+        """video -> its memory; the last ``keep_open`` stay open (a benchmark has hundreds)."""
+        from collections import OrderedDict
+
         from longvid.pipeline.benchmarks.subtitles import staged_video
 
-        folder = self.subtitled.store / "links"
-        staged = {i.video: staged_video(i, folder) for i in items if subtitles and i.subtitles}
-        opened: dict[str, Any] = {}
+        with_subtitles = {i.video: i for i in items if subtitles and i.subtitles}
+        opened: OrderedDict[str, Any] = OrderedDict()
 
         def memory_for(video: str) -> Any:
             if video not in opened:
-                opened[video] = self._memory(staged.get(video, video), video in staged)
+                item = with_subtitles.get(video)
+                path = staged_video(item, self.subtitled.store / "links") if item else video
+                opened[video] = self._memory(path, item is not None)
+                while len(opened) > keep_open:
+                    opened.popitem(last=False)[1].close()
+            opened.move_to_end(video)
             return opened[video]
 
         return memory_for
