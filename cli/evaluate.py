@@ -56,6 +56,13 @@ def evaluate(
     compare: Annotated[
         bool, typer.Option("--compare", help="Also run the one-retrieval baseline and compare.")
     ] = False,
+    judge: Annotated[
+        str | None,
+        typer.Option(
+            help="LLM that scores MLVU's open-ended answers (sub_scene, summary) on the authors' "
+            "criteria (they used GPT-4-turbo); without it those answers are kept, unscored."
+        ),
+    ] = None,
     llm: Llm = None,
     captioner: Annotated[
         str | None, typer.Option(help="Video LLM for closer looks (default: the indexing one).")
@@ -108,6 +115,10 @@ def evaluate(
             f"{bench.name} ({benchmark.format})",
             quiet,
         )
+        if judge and name == "agent":
+            from longvid.pipeline.evaluate import judge_open_ended
+
+            judge_open_ended(outcome.records, memory_for, models.judge(judge))
         results[name] = (outcome, reader.score(outcome.records))
     outcome, scores = results["agent"]
     summary = {"benchmark": str(bench), "format": benchmark.format, "split": benchmark.split,
@@ -176,6 +187,12 @@ class _Models:
         with Bars(Path(video).name, self.quiet) as bars:
             result = index(video, engine, progress=bars.update)  # up to date: opens at once
         return VideoMemory(Path(result.memory))
+
+    def judge(self, spec: str) -> Any:
+        """The judging LLM (any spec ``--llm`` takes)."""
+        from longvid.engine import Engine
+
+        return Engine(self.engine.store, llm=spec).llm()
 
     def embedder(self, memory: Any) -> Any:
         subtitled = Path(memory.folder).is_relative_to(self.subtitled.store)

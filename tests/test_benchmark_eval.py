@@ -34,6 +34,10 @@ def scripted(
 
     def reply(body: dict[str, Any]) -> tuple[int, Any]:
         prompt = body["messages"][-1]["content"]
+        if "Respondent's Answer" in prompt:  # the judge of MLVU's open-ended answers
+            return 200, completion(
+                "Covers the point. {'score_accuracy': 4, 'score_relevance': 5, 'total_score': 9}"
+            )
         said = next((text for question, text in picks.items() if question in prompt), "no idea")
         return 200, completion(json.dumps({"answer": said, "enough": True, "found": True}))
 
@@ -47,6 +51,7 @@ def scripted(
                                          "--store", str(tmp_path / "store"), "-q"])  # fmt: skip
             return result
 
+        run.url = url  # type: ignore[attr-defined]
         yield server, run
 
 
@@ -223,3 +228,26 @@ def test_sample_limit_and_compare(tmp_path: Path, scripted: Any) -> None:
     assert as_json(run(str(csv), "--json", "--limit", "1"))["answered"] == 1
     compared = as_json(run(str(csv), "--json", "--limit", "2", "--compare"))
     assert set(compared["compare"]) == {"agent", "baseline"}
+
+
+def test_mlvu_open_ended_judged_on_the_authors_criteria(tmp_path: Path, scripted: Any) -> None:
+    server, run = scripted
+    folder = layouts.mlvu(tmp_path / "MLVU")
+    args = (str(folder), "--json", "--judge", f"openai:judge@{run.url}")
+    report = as_json(run(*args, answers={"golf course": "The man leads the players in."}))
+    judged = next(q for q in report["questions"] if q["id"] == "8_sub_scene/0")
+    assert judged["judge"] == {"score_accuracy": 4.0, "score_relevance": 5.0}
+    assert (
+        report["published"]["SSC"] == 9.0 and report["unscored_by_task"] == {}
+    )  # calculate.py's sum
+    judge_prompt = next(
+        r for r in server.requests if "Respondent's Answer" in r["messages"][-1]["content"]
+    )
+    assert (
+        "The man leads the football players with a swagger"
+        in judge_prompt["messages"][-1]["content"]
+    )
+    asked = len(server.requests)
+    assert (
+        as_json(run(*args))["published"]["SSC"] == 9.0 and len(server.requests) == asked
+    )  # cached

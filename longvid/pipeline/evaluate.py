@@ -243,3 +243,32 @@ def _by_category(records: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
 def _mean(values: Any) -> float:
     numbers = list(values)
     return round(sum(numbers) / len(numbers), 2) if numbers else 0.0
+
+
+def judge_open_ended(
+    records: list[dict[str, Any]], memory_for: Callable[[str], VideoMemory], judge: ChatModel
+) -> int:
+    """Score MLVU's open-ended answers with an LLM judge, in place (``record["judge"]``); each
+    judgement is cached in the video's memory like answers are. Returns how many were judged."""
+    from longvid.pipeline.benchmarks.judge import KEYS, judge_messages, parse_judgement
+
+    done = 0
+    for record in records:
+        task = (record.get("tags") or {}).get("task")
+        if record["answer"] is not None or task not in KEYS:
+            continue
+        memory = memory_for(record["video"])
+        blob = json.dumps(
+            ["judge", 1, judge.info.spec, task, record["question"], record["response"]]
+        )
+        key = hashlib.sha1(blob.encode()).hexdigest()
+        cached = memory.cached_answer(key)
+        if cached is None:
+            messages = judge_messages(task, record["question"], record.get("reference") or "",
+                                      record["tags"].get("scoring_points"), record["response"])  # fmt: skip
+            reply = judge.chat(messages)
+            cached = {"judge": parse_judgement(task, reply), "judge_reply": reply}
+            memory.save_answer(key, cached)
+        record.update(cached)
+        done += 1
+    return done

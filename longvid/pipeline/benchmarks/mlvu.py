@@ -7,7 +7,7 @@ from the file name. Pass one file or the ``json/`` folder.
 Scored as ``evaluation/multiple_choice_evaluation/choice_bench.py``: the answer is the *last*
 candidate equal to it; a row whose answer is no candidate stays and counts wrong; accuracy per task
 and their mean ("Avg", the M-Avg papers report). Open-ended tasks are answered and kept, unscored
-(the authors score them with a GPT judge).
+(the authors score them with a GPT judge; ``--judge MODEL`` does so on their criteria, see judge.py).
 """
 
 from __future__ import annotations
@@ -30,9 +30,11 @@ from longvid.pipeline.benchmarks.base import (
     rows_of,
     tally,
 )
+from longvid.pipeline.benchmarks.judge import total
 
 FILE = re.compile(r"^(\d+)_(\w+)\.json$")
 OPEN_ENDED = {"sub_scene", "summary"}
+PUBLISHED = {"sub_scene": "SSC", "summary": "VS"}  # the paper's columns
 
 
 def official_answer(candidates: tuple[str, ...], answer: str) -> int:
@@ -102,7 +104,13 @@ class MLVU(Format):
         }
         average = sum(v["accuracy"] for v in tasks.values()) / len(tasks) if tasks else 0.0
         published["Avg"] = round(100 * average, 2)
-        open_ended = sorted({r["tags"]["task"] for r in records if r["answer"] is None})
+        judged = [r for r in records if "judge" in r]
+        for task in sorted({r["tags"]["task"] for r in judged}):  # calculate.py: mean of the sums
+            mine = [total(r["judge"]) for r in judged if r["tags"]["task"] == task]
+            published[PUBLISHED.get(task, task)] = round(sum(mine) / len(mine), 2)
+        open_ended = sorted(
+            {r["tags"]["task"] for r in records if r["answer"] is None and "judge" not in r}
+        )
         return Scores(round(average, 4), correct, len(scored), "M-Avg", breakdowns={"task": tasks},
                       published=published, unscored=len(records) - len(scored),
                       unscored_by={t: sum(r["tags"]["task"] == t for r in records) for t in open_ended})  # fmt: skip
