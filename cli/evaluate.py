@@ -56,6 +56,14 @@ def evaluate(
     compare: Annotated[
         bool, typer.Option("--compare", help="Also run the one-retrieval baseline and compare.")
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Index this many videos at once before answering (the models are loaded once "
+            "and shared; it pays with a captioner server, whose requests then overlap).",
+        ),
+    ] = 1,
     judge: Annotated[
         str | None,
         typer.Option(
@@ -95,6 +103,8 @@ def evaluate(
         raise typer.Exit(0)
     models = _Models(store, captioner, llm, inspect, max_frames, quiet)
     memory_for = models.memories(items, subtitles)
+    if workers > 1:
+        models.index_all(items, subtitles, workers)
     looker, chat = models.answering(items, memory_for)
     reader = READERS[benchmark.format]
     runs = {"agent": models.engine.use_agent(chat, agent)} | (
@@ -172,7 +182,34 @@ class _Models:
 
         return memory_for
 
-    def _memory(self, video: str, subtitled: bool) -> Any:
+    def index_all(self, items: list[Any], subtitles: bool, workers: int) -> None:
+        """Index every video not yet indexed, ``workers`` at a time; a video that fails is left
+        for the answering pass to report as a skip."""
+        import contextlib
+        from concurrent.futures import ThreadPoolExecutor
+
+        from tqdm import tqdm
+
+        from longvid.errors import LongvidError
+        from longvid.pipeline.benchmarks.subtitles import staged_video
+
+        videos = {i.video: i for i in items if Path(i.video).is_file()}
+
+        def one(item: Any) -> None:
+            subtitled = bool(subtitles and item.subtitles)
+            path = staged_video(item, self.subtitled.store / "links") if subtitled else item.video
+            with contextlib.suppress(LongvidError, OSError):  # reported by the answering pass
+                self._memory(path, subtitled, quiet=True).close()
+
+        self.engine.index_models()  # load once, before the threads share them
+        bar = tqdm(total=len(videos), desc="indexing", file=sys.stderr,
+                   disable=self.quiet or not sys.stderr.isatty())  # fmt: skip
+        with ThreadPoolExecutor(workers) as pool:
+            for _ in pool.map(one, videos.values()):
+                bar.update(1)
+        bar.close()
+
+    def _memory(self, video: str, subtitled: bool, quiet: bool | None = None) -> Any:
         from longvid_cli.runner import Bars
 
         from longvid.engine import index
@@ -184,7 +221,7 @@ class _Models:
                 f"no such file: {video}", "check the benchmark's video folder (--videos)"
             )
         engine = self.subtitled if subtitled else self.engine
-        with Bars(Path(video).name, self.quiet) as bars:
+        with Bars(Path(video).name, self.quiet if quiet is None else quiet) as bars:
             result = index(video, engine, progress=bars.update)  # up to date: opens at once
         return VideoMemory(Path(result.memory))
 

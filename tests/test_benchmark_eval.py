@@ -251,3 +251,17 @@ def test_mlvu_open_ended_judged_on_the_authors_criteria(tmp_path: Path, scripted
     assert (
         as_json(run(*args))["published"]["SSC"] == 9.0 and len(server.requests) == asked
     )  # cached
+
+
+def test_workers_index_every_video_once_before_answering(tmp_path: Path, scripted: Any) -> None:
+    _, run = scripted
+    csv = layouts.nextqa(tmp_path / "nextqa")
+    answers = {
+        "play the instrument": "A",
+        "move to the sofa": "C",
+        "after picking up": "A",
+        "where is this": "B",
+    }
+    report = as_json(run(str(csv), "--json", "--workers", "2", answers=answers))
+    assert (report["answered"], report["correct"]) == (4, 3)
+    assert len(list((tmp_path / "store" / "videos").iterdir())) == 2  # two videos, one memory each
