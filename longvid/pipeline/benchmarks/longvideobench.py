@@ -4,7 +4,8 @@ Hugging Face): ``lvb_val.json`` and ``lvb_test_wo_gt.json``, lists of ``{"id", "
 "duration_group" (15/60/600/3600), "question_category", "starting_timestamp_for_subtitles",
 "duration", …}``; videos in ``videos/``, subtitles (JSON) in ``subtitles/``.
 Scored as lmms-eval's ``longvideobench_aggregate_results``: accuracy per duration group and per
-question category, and overall. The test split writes ``{id: letter}`` for submission.
+question category, and overall (a reply with no letter, which lmms-eval replaces by a random pick,
+counts wrong here). The test split writes ``{id: letter}`` for submission.
 """
 
 from __future__ import annotations
