@@ -33,8 +33,18 @@ def main() -> None:
         Path(log).unlink(missing_ok=True)
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: a watcher killed (even by SIGKILL) takes its command with it."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:  # the watcher died before that took effect
+            os._exit(1)
+
+
 def _watch(command: list[str], log: str) -> int:
-    child = subprocess.Popen(command, env={**os.environ, IN_CHILD: log})
+    child = subprocess.Popen(command, env={**os.environ, IN_CHILD: log}, preexec_fn=_die_with_parent)
     forward = lambda signum, _frame: child.send_signal(signum)  # noqa: E731
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGHUP, forward)

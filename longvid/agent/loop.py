@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from longvid.agent.prompts import ANSWER_NOW, MORE_NEEDED, draft_prompt, system_prompt, user_prompt
+from longvid.agent.stopping import tools_needed
 from longvid.agent.tools import (
     ANSWER,
     TOOLS,
@@ -25,6 +26,7 @@ from longvid.agent.tools import (
     action_schema,
     evidence_lines,
 )
+from longvid.errors import LongvidError
 from longvid.models.base import Message
 from longvid.models.structured import chat_json
 
@@ -64,6 +66,8 @@ class Outcome:
     steps: list[Step] = field(default_factory=list)
     forced: bool = False
     draft: dict[str, Any] = field(default_factory=dict)  # the first answer, before any tool
+    why_tools: str | None = None  # why the first answer did not stand (None: it did)
+    failed: str | None = None  # a step that failed; the answer is then the best so far
 
 
 def run(
@@ -72,8 +76,12 @@ def run(
     max_steps: int,
     on_step: Callable[[Step], None] | None = None,
     opening: list[Any] | None = None,
+    timeline: list[Any] | None = None,
 ) -> Outcome:
-    """Answer ``question`` with tool calls over ``ws``; ``opening`` is the first evidence shown."""
+    """Answer ``question`` with tool calls over ``ws``; ``opening`` is the first evidence shown
+    (``timeline``: the part of it a time operation found). Tools run only when the system's own
+    checks (``stopping.tools_needed``) say the first answer could be better; a failing step ends
+    the run with the best answer so far."""
     # Step 0 answers from the first evidence and says whether it is enough (SAGE: most questions
     # need no tool). Only when it is not do the tools come in, with the draft in the conversation.
     evidence = evidence_lines(opening or [])
@@ -86,8 +94,20 @@ def run(
     enough = action.pop("enough")
     action["confidence"] = "high" if enough and action["found"] else "medium"
     outcome.action = outcome.draft = action
-    if enough or max_steps == 0:
+    outcome.why_tools = tools_needed(action, opening or [], timeline or [])
+    if max_steps == 0 or outcome.why_tools is None:
         return outcome
+    try:
+        _use_tools(question, ws, max_steps, on_step, evidence, outcome)
+    except LongvidError as exc:  # a reply that fails its schema mid-run: keep the best so far
+        outcome.action, outcome.failed = outcome.draft, exc.what
+    return outcome
+
+
+def _use_tools(question: str, ws: Workspace, max_steps: int, on_step: Callable[[Step], None] | None,
+               evidence: str, outcome: Outcome) -> None:  # fmt: skip
+    """Tool steps after the first answer, until the model answers or the budget is spent."""
+    action = dict(outcome.draft)
     # answer first: under a grammar, weak models lean to the first choice
     tools = [ANSWER, *(t for t in TOOLS.values() if t.name != "look" or ws.captioner is not None)]
     messages: list[Message] = [
@@ -109,13 +129,13 @@ def run(
             _record(
                 outcome, outcome.steps.pop(), name, action, str(action.get("answer", "")), on_step
             )
-            return outcome
+            return
         stuck = json.dumps([name, action], sort_keys=True) in done
         result = _call(TOOLS[name], ws, action, done)
         _record(outcome, outcome.steps.pop(), name, action, result, on_step)
         messages.append({"role": "assistant", "content": json.dumps({"tool": name, **action})})
         messages.append({"role": "user", "content": f"Result of {name}:\n{result}"})
-    raise AssertionError("unreachable: the last step can only answer")
+    raise AssertionError("unreachable: the last step can only answer")  # pragma: no cover
 
 
 def _ask(ws: Workspace, messages: list[Message], schema: dict[str, Any], outcome: Outcome,

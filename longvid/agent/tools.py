@@ -19,6 +19,7 @@ from longvid.media.frames import Frame, sample_frames
 from longvid.memory.store import VideoMemory
 from longvid.models.base import Captioner, CaptionRequest, ChatModel, Embedder, VisualEmbedder
 from longvid.recall.retrieve import Evidence, chunk_evidence, retrieve
+from longvid.recall.timeline import answer_evidence
 from longvid.timeline import hms
 
 SOURCES = ["caption", "transcript", "ocr", "visual", "inspection"]
@@ -214,6 +215,15 @@ TOOLS = {
             {**_WINDOW, "question": {"type": "string", "maxLength": 160}},
             ("start", "end", "question"),
             look,
+        ),
+        Tool(
+            "timeline",
+            "order, count and time arithmetic done for you: what comes right after / just "
+            "before a moment, how many times something happens, how long between two moments, "
+            "the first or last time (ask it as a question)",
+            {"question": {"type": "string", "maxLength": 160}},
+            ("question",),
+            lambda ws, args: ws.keep(answer_evidence(ws.memory, ws.embedder, str(args["question"]))),
         ),
         Tool(
             "overview",

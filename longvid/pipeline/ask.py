@@ -16,12 +16,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from longvid.agent import loop
+from longvid.agent.stopping import replaces
 from longvid.agent.tools import TOOLS, Workspace
 from longvid.memory.store import VideoMemory
 from longvid.models.base import Captioner, ChatModel, Embedder, VisualEmbedder
 from longvid.pipeline.summarize import summarize_memory
 from longvid.recall.citations import CITATION, fix_citations
-from longvid.recall.retrieve import Evidence, query_terms, retrieve
+from longvid.recall.retrieve import Evidence, retrieve
+from longvid.recall.support import NOT_FOUND, grounded
+from longvid.recall.timeline import answer_evidence
 
 WHOLE_VIDEO = re.compile(
     r"\b(what (is|was) (this|the) (whole )?(video|film|movie|clip|talk|lecture|episode|meeting|interview)"
@@ -29,7 +32,6 @@ WHOLE_VIDEO = re.compile(
     r"gist|in (a|one) (sentence|paragraph))\b",
     re.IGNORECASE,
 )
-NOT_FOUND = "not found in the video"
 
 
 @dataclass
@@ -115,19 +117,19 @@ def ask(
     ws = Workspace(video, memory, embedder, llm, looker, duration, options.max_frames, visual,
                    sections=lambda: summarize_memory(memory, llm).sections)  # fmt: skip
     whole = is_whole_video_question(question)
+    timeline: list[Evidence] = []
     if whole:
         opening = TOOLS["overview"].run(ws, {})
-    else:
-        opening = ws.keep(retrieve(memory, embedder, question, options.top_k, visual))
+    else:  # a relation in time (after, before, how many, between, first/last): computed here
+        timeline = answer_evidence(memory, embedder, question)
+        opening = ws.keep(timeline + retrieve(memory, embedder, question, options.top_k, visual))
     steps = options.max_steps if options.agent else 0
-    outcome = loop.run(question, ws, steps, on_step, opening)
+    outcome = loop.run(question, ws, steps, on_step, opening, timeline)
     result = Answer(question, "", ws.evidence, [], outcome.steps, ws.frames_inspected,
                     used_summary=whole)  # fmt: skip
     final = outcome.action
-    if outcome.draft and final is not outcome.draft and grounded(outcome.draft, ws.evidence):
-        added = ws.evidence[len(opening) :]  # what the tools brought
-        if not grounded(final, added):
-            final = outcome.draft  # the answer rests on nothing the tools added
+    if outcome.draft and final is not outcome.draft and not replaces(final, outcome.draft, ws.evidence):
+        final = outcome.draft  # the later answer is no better supported for this question
     _settle(result, final, duration)
     result.frames_behind(ws.chosen)
     result.models = {"llm": llm.info.spec, "embedder": embedder.info.spec}
@@ -135,19 +137,6 @@ def ask(
         result.models["captioner"] = looker.info.spec
     result.elapsed_s = time.monotonic() - started
     return result
-
-
-def grounded(action: dict[str, Any], evidence: list[Evidence]) -> bool:
-    """Whether the answer's specific terms (numbers, names, content words) occur in the evidence.
-
-    Small models set ``found`` at random; an answer made of what the evidence says is not
-    thrown away for it, and one that shares nothing with the evidence never counts as found.
-    """
-    terms = query_terms(str(action.get("answer", "")))
-    if not terms or not evidence:
-        return False
-    seen = set(query_terms(" ".join(e.text for e in evidence)))
-    return all(t in seen for t in terms if t.isdigit()) and any(t in seen for t in terms)
 
 
 def _settle(result: Answer, action: dict[str, Any], duration: float) -> None:

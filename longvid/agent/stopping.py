@@ -1,0 +1,56 @@
+"""When the first answer stands, and when a later answer may replace it: one readable rule.
+
+A small model's own ``enough`` and ``found`` flags are noise (issue 25: the agent lost answers its
+first call had right, 10/16 against the one-retrieval baseline's 11/16), so the loop acts on what
+the system can check: is the answer's content in the evidence, does it cite a top-ranked moment,
+does the top hit stand clearly above the rest, and does the question ask a relation in time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from longvid.recall.retrieve import Evidence
+from longvid.recall.support import abstains, cited_rank, grounded
+
+TOP_RANK = 3
+"""A citation of one of the best 3 opening items (by fused score) counts as top-ranked."""
+CLEAR_MARGIN = 0.2
+"""An uncited answer stands when the top item's score is this far above the second's."""
+
+
+def tools_needed(
+    draft: dict[str, Any], opening: Sequence[Evidence], timeline: Sequence[Evidence] = ()
+) -> str | None:
+    """Why tools could improve the first answer, or None when it stands as it is.
+
+    ``timeline`` is what the question's time operation found (``recall.timeline``), if any.
+    """
+    if abstains(draft) or not grounded(draft, opening):
+        return "the answer is not in the evidence"
+    if timeline and not grounded(draft, timeline):
+        return "the answer is not among the moments the timeline operation lists"
+    rank = cited_rank(draft, opening)
+    if rank is None:
+        scores = sorted((e.score for e in opening), reverse=True)
+        margin = scores[0] - scores[1] if len(scores) > 1 else 1.0
+        return None if margin >= CLEAR_MARGIN else "the answer cites nothing and no hit stands out"
+    if rank >= TOP_RANK:
+        return f"the answer cites the evidence's item {rank + 1}, not a top-ranked one"
+    return None
+
+
+def replaces(candidate: dict[str, Any], incumbent: dict[str, Any], evidence: Sequence[Evidence]) -> bool:
+    """Whether a later answer replaces the one so far.
+
+    An unsupported incumbent is replaced by anything. A supported one only by an answer that is
+    itself supported and cites evidence ranked higher for the question; "not found" never
+    replaces a supported answer.
+    """
+    if abstains(incumbent) or not grounded(incumbent, evidence):
+        return True
+    if abstains(candidate) or not grounded(candidate, evidence):
+        return False
+    new, old = cited_rank(candidate, evidence), cited_rank(incumbent, evidence)
+    return new is not None and (old is None or new < old)

@@ -1,0 +1,57 @@
+"""How well the evidence supports an answer: signals the system computes, not the model's word."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from longvid.recall.citations import CITATION, seconds
+from longvid.recall.retrieve import Evidence, query_terms
+
+NOT_FOUND = "not found in the video"
+_NEAR_S = 1.5  # a cited time this close to an item's span counts as citing it
+
+
+def grounded(action: dict[str, Any], evidence: Sequence[Evidence]) -> bool:
+    """Whether the answer's specific terms (numbers, names, content words) occur in the evidence.
+
+    Every number must be there and at least one other term: small models set ``found`` at
+    random, so an answer made of what the evidence says is not thrown away for it, and one that
+    shares nothing with the evidence never counts as found.
+    """
+    terms = query_terms(CITATION.sub(" ", str(action.get("answer", ""))))  # not the cited times
+    if not terms or not evidence:
+        return False
+    seen = set(query_terms(" ".join(e.text for e in evidence)))
+    return all(t in seen for t in terms if t.isdigit()) and any(t in seen for t in terms)
+
+
+def abstains(action: dict[str, Any]) -> bool:
+    """A "not found" answer (by flag or by text)."""
+    text = str(action.get("answer", "")).strip().lower()
+    return action.get("found") is False or text.startswith(NOT_FOUND)
+
+
+def cited_times(action: dict[str, Any]) -> list[float]:
+    """The times an answer cites, inline ``[hh:mm:ss]`` or in its ``citations`` list."""
+    texts = [str(action.get("answer", "")), *(f"[{str(c).strip(' []')}]" for c in action.get("citations") or [])]
+    times = []
+    for text in texts:
+        for match in CITATION.finditer(text):
+            try:
+                times.append(seconds(match.group(1)))
+            except ValueError:
+                continue
+    return times
+
+
+def cited_rank(action: dict[str, Any], evidence: Sequence[Evidence]) -> int | None:
+    """The best rank (0 = the top-scored item) among the evidence items the answer cites."""
+    ranked = sorted(evidence, key=lambda e: -e.score)
+    ranks = [
+        rank
+        for time in cited_times(action)
+        for rank, item in enumerate(ranked)
+        if item.start - _NEAR_S <= time <= item.end + _NEAR_S
+    ]
+    return min(ranks) if ranks else None

@@ -1,0 +1,157 @@
+"""Time arithmetic over a memory, so that a small model never has to count or subtract.
+
+The memory knows the order and times of everything said, shown and captioned. A question's form
+("right after X", "just before X", "how many times X", "how long between X and Y", "first / last
+X") picks an operation; its anchors are found by retrieval, strictly first (a moment holding
+every term of the anchor phrase), then relaxed (the best-ranked moment), as EGAgent's
+time-interval queries are; the result is evidence lines that already say the order, the count or
+the difference, put first in what the model reads.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from longvid.memory.store import VideoMemory
+from longvid.models.base import Embedder
+from longvid.recall.retrieve import Evidence, query_terms, retrieve
+from longvid.timeline import hms
+
+NEIGHBOURS = 3  # moments listed after (or before) an anchor
+MAX_LISTED = 12  # occurrences listed by count / first / last
+
+
+class Form(StrEnum):
+    AFTER = "after"
+    BEFORE = "before"
+    COUNT = "count"
+    BETWEEN = "between"
+    ORDER = "order"
+
+
+_FORMS: list[tuple[Form, re.Pattern[str]]] = [
+    (Form.BETWEEN, re.compile(r"\bhow (?:long|much time|many (?:seconds|minutes))\b.*?\bbetween (?P<a>.+?) and (?P<b>.+?)[?.!]*$"
+                              r"|\bhow (?:long|much time|many (?:seconds|minutes))\b.*?\bafter (?P<a2>.+?) (?:does|did|do|is|was) (?P<b2>.+?)[?.!]*$"
+                              r"|(?P<a3>.+?)和(?P<b3>.+?)之间.*(?:多久|多长时间)", re.I)),
+    (Form.COUNT, re.compile(r"\bhow (?:many times|often)\b (?:does |did |do |is |are |was |were )?(?P<x>.+?)[?.!]*$"
+                            r"|\bhow many different (?P<x2>.+?)[?.!]*$|\bnumber of times (?P<x3>.+?)[?.!]*$"
+                            r"|(?P<x4>.+?)(?:几次|多少次)", re.I)),
+    (Form.AFTER, re.compile(r"\b(?:right |just |immediately |shortly )?(?:after|following) (?P<x>.+?)[?.!]*$"
+                            r"|\bnext\b.*?\bafter (?P<x2>.+?)[?.!]*$|(?P<x3>.+?)之后", re.I)),
+    (Form.BEFORE, re.compile(r"\b(?:right |just |immediately |shortly )?(?:before|prior to) (?P<x>.+?)[?.!]*$|(?P<x2>.+?)之前", re.I)),
+    (Form.ORDER, re.compile(r"\b(?:the )?(?:first|last|earliest|latest|final) time (?P<x>.+?)[?.!]*$"
+                            r"|\bwhen (?:does|did|is|was|do) (?P<x2>.+?) (?:first|last|for the (?:first|last) time)[?.!]*$"
+                            r"|(?P<x3>.+?)第一次", re.I)),
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question's time form and its anchor phrase(s)."""
+
+    form: Form
+    anchors: tuple[str, ...]
+
+
+def parse(question: str) -> Query | None:
+    """The question's time form and anchors, or None when it asks no relation in time."""
+    for form, pattern in _FORMS:
+        match = pattern.search(question.strip())
+        if match:
+            found = [v.strip(" ,") for v in match.groupdict().values() if v and v.strip(" ,")]
+            if found:
+                return Query(form, tuple(found[:2] if form is Form.BETWEEN else found[:1]))
+    return None
+
+
+def moments(memory: VideoMemory) -> list[Evidence]:
+    """Everything the memory holds, in time order (speech, on-screen text, captions)."""
+    items = []
+    for chunk in memory.chunks():
+        if chunk.caption.strip():
+            items.append(Evidence(chunk.start, chunk.end, chunk.caption.strip(), 0.0, "caption"))
+        items += [Evidence(t.start, t.end, t.text, 0.0, "transcript") for t in chunk.transcript]
+        items += [Evidence(t.start, t.end, t.text, 0.0, "ocr") for t in chunk.screen_text]
+    return sorted(items, key=lambda e: (e.start, e.end))
+
+
+def _holds(item: Evidence, terms: list[str]) -> bool:
+    text = item.text.lower()
+    return bool(terms) and all(t.lower() in text for t in terms)
+
+
+def locate(memory: VideoMemory, embedder: Embedder, phrase: str) -> Evidence | None:
+    """The moment ``phrase`` names: strictly, the best-ranked one holding all its terms; relaxed,
+    the best-ranked one."""
+    found = [e for e in retrieve(memory, embedder, phrase, 5) if e.source != "visual"]
+    terms = query_terms(phrase)
+    strict = [e for e in found if _holds(e, terms)]
+    best = strict or found
+    return best[0] if best else None
+
+
+def _span(seconds: float) -> str:
+    whole = round(abs(seconds))
+    minutes, secs = divmod(whole, 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{hours} h"] * bool(hours) + [f"{minutes} min"] * bool(minutes) + [f"{secs} s"]
+    return " ".join(parts)
+
+
+def _line(item: Evidence) -> str:
+    return f"[{hms(item.start)}] {' '.join(item.text.split())}"
+
+
+def answer_evidence(memory: VideoMemory, embedder: Embedder, question: str) -> list[Evidence]:
+    """The timeline operation a question's form asks for, as evidence: one line that states the
+    result (source ``timeline``) followed by the moments it rests on. Empty when the question
+    asks no relation in time or no anchor is found."""
+    query = parse(question)
+    if query is None:
+        return []
+    if query.form is Form.BETWEEN:
+        first, second = (locate(memory, embedder, a) for a in query.anchors[:2])
+        if first is None or second is None or len(query.anchors) < 2:
+            return []
+        gap = second.start - first.start
+        text = (f"{query.anchors[0]!r} at {hms(first.start)}, {query.anchors[1]!r} at "
+                f"{hms(second.start)}: {_span(gap)} {'later' if gap >= 0 else 'earlier'}")  # fmt: skip
+        return [_result(first.start, second.end, text), first, second]
+    if query.form in (Form.AFTER, Form.BEFORE):
+        anchor = locate(memory, embedder, query.anchors[0])
+        if anchor is None:
+            return []
+        everything = moments(memory)
+        if query.form is Form.AFTER:
+            near = [m for m in everything if m.start >= anchor.end - 0.05 and m.text != anchor.text]
+            near = near[:NEIGHBOURS]
+        else:
+            near = [m for m in everything if m.end <= anchor.start + 0.05 and m.text != anchor.text]
+            near = near[-NEIGHBOURS:][::-1]
+        if not near:
+            return []
+        listed = "; ".join(f"{n + 1}) {_line(m)}" for n, m in enumerate(near))
+        text = f"{query.form.value} the moment at [{hms(anchor.start)}], in order: {listed}"
+        span = (anchor.start, near[-1].end) if query.form is Form.AFTER else (near[-1].start, anchor.end)
+        return [_result(*span, text), *near]  # the anchor itself is not the answer
+    terms = query_terms(query.anchors[0])
+    hits = [m for m in moments(memory) if _holds(m, terms)]
+    for term in sorted(terms, key=len, reverse=True) if not hits else []:  # relaxed: one term
+        hits = [m for m in moments(memory) if _holds(m, [term])]
+        if hits:
+            break
+    if not hits:
+        return []
+    listed = "; ".join(_line(m) for m in hits[:MAX_LISTED])
+    if query.form is Form.COUNT:
+        text = f"{len(hits)} moments mention {query.anchors[0]!r}: {listed}"
+    else:
+        text = (f"{query.anchors[0]!r}: first at {hms(hits[0].start)}, last at {hms(hits[-1].start)}"
+                f" ({len(hits)} in all): {listed}")  # fmt: skip
+    return [_result(hits[0].start, hits[-1].end, text), *hits[:MAX_LISTED]]
+
+
+def _result(start: float, end: float, text: str) -> Evidence:
+    return Evidence(start, max(start, end), text, 1.0, "timeline")

@@ -1,0 +1,78 @@
+"""The answer engine's rules with scripted models: a supported first answer stands, the system does
+the time arithmetic, and a failing step keeps the best answer so far."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from longvid.agent.stopping import replaces, tools_needed
+from longvid.pipeline.ask import ask
+from longvid.recall.retrieve import Evidence
+from longvid.recall.timeline import Form, answer_evidence, parse
+from tests.fakes import ScriptedChat
+from tests.test_ask import draft, embedder, final, memory, store  # noqa: F401  (fixtures)
+
+
+def test_a_supported_first_answer_costs_one_call(memory, embedder) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    chat = ScriptedChat([draft("07:15 every morning [00:00:12]", enough=False)])  # its flag is noise
+    result = ask("unused.mkv", "When does the ferry to Ardmore leave?", memory, embedder, chat)
+    assert len(chat.calls) == 1 and result.answer.startswith("07:15 every morning [00:00:12")
+
+
+def test_a_supported_first_answer_survives_a_worse_later_one_and_a_late_not_found(
+    memory, embedder, monkeypatch  # noqa: F811
+) -> None:  # type: ignore[no-untyped-def]
+    import longvid.agent.loop
+
+    monkeypatch.setattr(longvid.agent.loop, "tools_needed", lambda *a: "tools come in")
+    first = draft("Captain Mira Okafor checks the engine [00:00:25]", enough=False)
+    worse = ScriptedChat([first, {"tool": "search", "query": "bread"},
+                          final("Fresh bread [00:00:52]", "00:00:52")])  # fmt: skip
+    kept = ask("unused.mkv", "Who checks the engine?", memory, embedder, worse)
+    assert len(worse.calls) == 3 and "Okafor" in kept.answer and "bread" not in kept.answer
+    late_not_found = ScriptedChat([first, final("I could not find it.", found=False)])
+    kept = ask("unused.mkv", "Who checks the engine?", memory, embedder, late_not_found)
+    assert kept.found and "Okafor" in kept.answer
+
+
+def test_a_schema_failure_mid_run_returns_the_best_answer_so_far(memory, embedder, monkeypatch) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    import longvid.agent.loop
+
+    monkeypatch.setattr(longvid.agent.loop, "tools_needed", lambda *a: "tools come in")
+    chat = ScriptedChat([draft("Captain Mira Okafor [00:00:41]", enough=False), "no json", "still no json"])
+    result = ask("unused.mkv", "Who checks the engine?", memory, embedder, chat)
+    assert result.found and "Okafor" in result.answer
+
+
+def test_the_timeline_lists_counts_and_subtracts(memory, embedder) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    after = answer_evidence(memory, embedder, "What is said right after the ferry to Ardmore leaves?")
+    assert after[0].source == "timeline" and "the moment at [00:00:12]" in after[0].text
+    assert after[1].start == 25.0  # the next moment, in order
+    before = answer_evidence(memory, embedder, "What is said just before the radio warns of a storm?")
+    assert before[1].start == 25.0
+    gap = answer_evidence(memory, embedder, "How long between the ferry to Ardmore and the storm warning?")
+    assert "00:00:12" in gap[0].text and "00:00:41" in gap[0].text and "29 s later" in gap[0].text
+    counted = answer_evidence(memory, embedder, "How many times is the ferry mentioned?")
+    assert counted[0].text.startswith("1 moments mention") and counted[1].start == 12.0
+    assert parse("When does the ferry leave?") is None  # plain retrieval answers this
+    assert parse("钟响了几次？") is not None and parse("钟响了几次？").form is Form.COUNT  # type: ignore[union-attr]
+
+
+def test_a_timeline_question_gets_its_result_in_the_first_call(memory, embedder) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    chat = ScriptedChat([draft("Captain Mira Okafor checks the engine [00:00:25]")])
+    result = ask("unused.mkv", "What is said right after the ferry to Ardmore leaves?", memory,
+                 embedder, chat)  # fmt: skip
+    assert "(timeline) after the moment at [00:00:12], in order: 1) [00:00:25]" in chat.calls[0][1]["content"]
+    assert len(chat.calls) == 1 and result.cited == [(25.0, 28.0)]
+
+
+def test_the_rules_on_their_own() -> None:
+    evidence = [Evidence(12, 15, "The ferry leaves at 07:15.", 1.0, "transcript"),
+                Evidence(41, 44, "A storm from the west.", 0.4, "transcript")]  # fmt: skip
+    good: dict[str, Any] = {"answer": "07:15 [00:00:12]", "found": True}
+    assert tools_needed(good, evidence) is None
+    assert tools_needed({"answer": "A storm [00:00:41]", "found": True}, evidence + evidence[:1] * 3)
+    assert tools_needed({"answer": "at noon", "found": True}, evidence) == "the answer is not in the evidence"
+    assert not replaces({"answer": "not found in the video", "found": False}, good, evidence)
+    assert not replaces({"answer": "A storm [00:00:41]", "found": True}, good, evidence)
+    assert replaces({"answer": "07:15 [00:00:12]", "found": True}, {"answer": "?", "found": True}, evidence)
