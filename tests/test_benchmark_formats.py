@@ -264,6 +264,16 @@ def test_longvideobench_val_and_test_splits(tmp_path: Path) -> None:
     assert test.split == "test" and all(i.answer is None for i in test.items)
     assert reader.submission(test, records) == ("longvideobench_test_for_submission.json",
                                                 {"86CxyhFV9MI_0": "B", "4Wy2Zk-HT1g_0": ""})  # fmt: skip
+    parquet = tmp_path / "validation-00000-of-00001.parquet"  # the dataset's parquet: option0-4
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = [{**{k: v for k, v in row.items() if k != "candidates"},
+             **{f"option{i}": (row["candidates"] + ["N/A"] * 5)[i] for i in range(5)}} for row in lvb_rows()]  # fmt: skip
+    pq.write_table(pa.Table.from_pylist(rows), parquet)
+    from_parquet = read_benchmark(parquet)
+    assert [i.options for i in from_parquet.items] == [i.options for i in benchmark.items]
+    assert from_parquet.items[0].video == benchmark.items[0].video and from_parquet.split == "val"
     lines = subtitle_lines(Path(test.items[0].subtitles or ""), test.items[0].subtitle_offset)
     assert lines == [(0.0, 1.5, "the ferry leaves at seven fifteen"), (1.5, 2.0, "every morning")]
 

@@ -2,7 +2,8 @@
 Hugging Face): ``lvb_val.json`` and ``lvb_test_wo_gt.json``, lists of ``{"id", "video_id",
 "question", "candidates", "correct_choice" (val only), "video_path", "subtitle_path",
 "duration_group" (15/60/600/3600), "question_category", "starting_timestamp_for_subtitles",
-"duration", …}``; videos in ``videos/``, subtitles (JSON) in ``subtitles/``.
+"duration", …}``; videos in ``videos/``, subtitles (JSON) in ``subtitles/``. The dataset's
+parquet files (``option0`` … ``option4`` instead of ``candidates``) read too.
 Scored as lmms-eval's ``longvideobench_aggregate_results``: accuracy per duration group and per
 question category, and overall (a reply with no letter, which lmms-eval replaces by a random pick,
 counts wrong here). The test split writes ``{id: letter}`` for submission.
@@ -29,6 +30,15 @@ from longvid.pipeline.benchmarks.base import (
 )
 
 
+def _candidates(row: dict[str, Any]) -> tuple[str, ...]:
+    """``candidates`` (the JSON files), or ``option0`` … ``option4`` with "N/A" for none (the
+    dataset's parquet, as lmms-eval reads it)."""
+    if "candidates" in row:
+        return tuple(str(o) for o in row["candidates"])
+    options = [row.get(f"option{i}") for i in range(5)]
+    return tuple(str(o) for o in options if o not in (None, "N/A"))
+
+
 class LongVideoBench(Format):
     name = "longvideobench"
     title = "LongVideoBench"
@@ -38,7 +48,7 @@ class LongVideoBench(Format):
         rows = rows_of(data)
         return (
             bool(rows)
-            and "candidates" in rows[0]
+            and ("candidates" in rows[0] or "option0" in rows[0])
             and (
                 "correct_choice" in rows[0]
                 or "duration_group" in rows[0]
@@ -51,8 +61,8 @@ class LongVideoBench(Format):
         items = []
         rows = rows_of(data)
         for number, row in enumerate(rows):
-            lacks(path, self.title, row, ("question", "candidates", "video_path"))
-            options = tuple(str(o) for o in row["candidates"])
+            lacks(path, self.title, row, ("question", "video_path"))
+            options = _candidates(row)
             subtitle = path.parent / "subtitles" / str(row.get("subtitle_path") or "")
             items.append(Item(str(row.get("id", number)), str(find_video([folder / str(row["video_path"])])),
                               str(row["question"]), options, answer_index(row.get("correct_choice"), len(options)),
