@@ -236,6 +236,10 @@ class _Models:
         engine = self.subtitled if subtitled else self.engine
         return engine.query_embedder(memory.meta("settings")["embedder"])
 
+    def visual(self, memory: Any) -> Any:
+        """The image–text encoder the memory's frames were embedded with (None if none)."""
+        return self.engine.visual(memory.meta("settings").get("visual_embedder"))
+
     def answering(self, items: list[Any], memory_for: Any) -> tuple[Any, Any]:
         """The video LLM for closer looks (None without) and the answering LLM."""
         from longvid.errors import LongvidError
@@ -262,7 +266,8 @@ def _run(items: list[Any], memory_for: Any, models: _Models, chat: Any, looker: 
         total=len(items), desc=label, file=sys.stderr, disable=quiet or not sys.stderr.isatty()
     )
     outcome = run_eval(items, memory_for, models.embedder, chat, looker, options,
-                       progress=lambda done, total: bar.update(done - bar.n))  # fmt: skip
+                       progress=lambda done, total: bar.update(done - bar.n),
+                       visual_for=models.visual)  # fmt: skip
     bar.close()
     return outcome
 

@@ -153,3 +153,20 @@ def test_the_readme_s_python_verbs(setup: dict[str, Any], tmp_path: Path) -> Non
     frames = video.frames([1.0, 2.5])
     assert [round(f.time, 1) for f in frames] == [1.0, 2.5] and frames[0].image.ndim == 3
     assert longvid.library().search("Okafor")[0].video.endswith("harbour.mkv")
+
+
+def test_the_eval_answer_cache_changes_with_the_captioner_or_the_visual_encoder() -> None:
+    from longvid.pipeline.ask import AskOptions
+    from longvid.pipeline.benchmarks import Item
+    from longvid.pipeline.evaluate import answer_key
+    from tests.fakes import RecordingCaptioner, ScriptedChat
+
+    item = Item(id="q1", video="v.mp4", question="Which?", options=("a", "b"), answer=0)
+    llm, options = ScriptedChat(["x"]), AskOptions()
+    looker, other = RecordingCaptioner(), RecordingCaptioner()
+    other.info = type(looker.info)("another-captioner", "test")
+    visual = type("V", (), {"info": type(looker.info)("siglip", "test")})()
+    keys = {answer_key(item, llm, options), answer_key(item, llm, options, looker),
+            answer_key(item, llm, options, other), answer_key(item, llm, options, looker, visual)}  # fmt: skip
+    assert len(keys) == 4
+    assert answer_key(item, llm, options, looker) == answer_key(item, llm, options, RecordingCaptioner())

@@ -20,7 +20,7 @@ from typing import Any
 
 from longvid.errors import LongvidError
 from longvid.memory.store import VideoMemory
-from longvid.models.base import Captioner, ChatModel, Embedder
+from longvid.models.base import Captioner, ChatModel, Embedder, VisualEmbedder
 from longvid.pipeline.ask import NOT_FOUND, AskOptions, ask
 from longvid.pipeline.benchmarks import LETTERS, Item, Scores
 
@@ -112,11 +112,13 @@ def read_choice(reply: str, options: Sequence[str]) -> int | None:
     return letters.index(start.group(1)) if start else None
 
 
-def answer_key(item: Item, llm: ChatModel, options: AskOptions) -> str:
-    """Cache key: the record's version, the question, its options, the LLM and the agent's bounds."""
-    blob = json.dumps(
-        [3, item.question, item.options, llm.info.spec, asdict(options)], sort_keys=True
-    )
+def answer_key(item: Item, llm: ChatModel, options: AskOptions, captioner: Captioner | None = None,
+               visual: VisualEmbedder | None = None) -> str:  # fmt: skip
+    """Cache key: the record's version, the question, its options, every model that shapes the
+    answer (the LLM, the video LLM of closer looks, the image–text encoder) and the agent's bounds."""
+    models = [llm.info.spec, captioner.info.spec if captioner else "none",
+              visual.info.spec if visual else "none"]  # fmt: skip
+    blob = json.dumps([4, item.question, item.options, models, asdict(options)], sort_keys=True)
     return hashlib.sha1(blob.encode()).hexdigest()
 
 
@@ -128,8 +130,10 @@ def evaluate(
     captioner: Captioner | None = None,
     options: AskOptions | None = None,
     progress: Callable[[int, int], None] | None = None,
+    visual_for: Callable[[VideoMemory], VisualEmbedder | None] = lambda memory: None,
 ) -> Report:
-    """Answer every item (cached answers are reused) and score them."""
+    """Answer every item (cached answers are reused) and score them; ``visual_for`` gives a
+    memory's image–text encoder, so eval searches what ``ask`` searches."""
     started = time.monotonic()
     options = options or AskOptions()
     records = []
@@ -138,12 +142,13 @@ def evaluate(
     for number, item in enumerate(items, start=1):
         memory = None if item.video in failed else _open(item.video, memory_for, failed)
         if memory is not None:
-            key = answer_key(item, llm, options)
+            visual = visual_for(memory)
+            key = answer_key(item, llm, options, captioner, visual)
             record = memory.cached_answer(key)
             if record is None:
                 if memory.folder not in frames_captioned:
                     frames_captioned[memory.folder] = _frames_captioned(memory)
-                record = _answer(item, memory, embedder_for(memory), llm, captioner, options)
+                record = _answer(item, memory, embedder_for(memory), llm, captioner, options, visual)
                 record["frames_captioned"] = frames_captioned[memory.folder]
                 memory.save_answer(key, record)
             records.append(_scored(item, record))
@@ -179,9 +184,11 @@ def _scored(item: Item, record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _answer(item: Item, memory: VideoMemory, embedder: Embedder, llm: ChatModel,
-            captioner: Captioner | None, options: AskOptions) -> dict[str, Any]:  # fmt: skip
+            captioner: Captioner | None, options: AskOptions,
+            visual: VisualEmbedder | None = None) -> dict[str, Any]:  # fmt: skip
     started = time.monotonic()
-    result = ask(item.video, choice_prompt(item), memory, embedder, llm, captioner, options)
+    result = ask(item.video, choice_prompt(item), memory, embedder, llm, captioner, options,
+                 visual=visual)  # fmt: skip
     return {
         "video": item.video,
         "question": item.question,
