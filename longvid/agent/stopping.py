@@ -41,14 +41,18 @@ def tools_needed(
     return None
 
 
-def replaces(candidate: dict[str, Any], incumbent: dict[str, Any], evidence: Sequence[Evidence]) -> bool:
+def replaces(candidate: dict[str, Any], incumbent: dict[str, Any], evidence: Sequence[Evidence],
+             timeline: Sequence[Evidence] = ()) -> bool:  # fmt: skip
     """Whether a later answer replaces the one so far.
 
-    An unsupported incumbent is replaced by anything. A supported one only by an answer that is
-    itself supported and cites evidence ranked higher for the question; "not found" never
-    replaces a supported answer.
+    An unsupported incumbent (for a question in time: one not among the moments the timeline
+    lists) is replaced by anything. A supported one only by an answer that is itself supported
+    and cites evidence ranked higher for the question; "not found" never replaces a supported
+    answer.
     """
     if abstains(incumbent) or not grounded(incumbent, evidence):
+        return True
+    if timeline and not grounded(incumbent, timeline):
         return True
     if abstains(candidate) or not grounded(candidate, evidence):
         return False

@@ -128,7 +128,8 @@ def ask(
     result = Answer(question, "", ws.evidence, [], outcome.steps, ws.frames_inspected,
                     used_summary=whole)  # fmt: skip
     final = outcome.action
-    if outcome.draft and final is not outcome.draft and not replaces(final, outcome.draft, ws.evidence):
+    kept = outcome.draft
+    if kept and final is not kept and not replaces(final, kept, ws.evidence, timeline):
         final = outcome.draft  # the later answer is no better supported for this question
     _settle(result, final, duration)
     result.frames_behind(ws.chosen)

@@ -82,14 +82,22 @@ def _holds(item: Evidence, terms: list[str]) -> bool:
     return bool(terms) and all(t.lower() in text for t in terms)
 
 
+def _terms(phrase: str) -> list[str]:
+    return [re.sub(r"'s$", "", t) for t in query_terms(phrase)]
+
+
 def locate(memory: VideoMemory, embedder: Embedder, phrase: str) -> Evidence | None:
-    """The moment ``phrase`` names: strictly, the best-ranked one holding all its terms; relaxed,
-    the best-ranked one."""
-    found = [e for e in retrieve(memory, embedder, phrase, 5) if e.source != "visual"]
-    terms = query_terms(phrase)
-    strict = [e for e in found if _holds(e, terms)]
-    best = strict or found
-    return best[0] if best else None
+    """The moment ``phrase`` names: strictly, the one holding all its terms (then most of them),
+    best-ranked first; relaxed, the best-ranked moment."""
+    ranked = [e for e in retrieve(memory, embedder, phrase, 5) if e.source != "visual"]
+    terms = _terms(phrase)
+    order = {(e.start, e.text): n for n, e in enumerate(ranked)}
+    scored = [(sum(t.lower() in m.text.lower() for t in terms), m) for m in moments(memory)]
+    best = max((n for n, _ in scored), default=0)
+    if best:
+        held = [m for n, m in scored if n == best]
+        return min(held, key=lambda m: (order.get((m.start, m.text), len(order)), m.start))
+    return ranked[0] if ranked else None
 
 
 def _span(seconds: float) -> str:
@@ -136,7 +144,7 @@ def answer_evidence(memory: VideoMemory, embedder: Embedder, question: str) -> l
         text = f"{query.form.value} the moment at [{hms(anchor.start)}], in order: {listed}"
         span = (anchor.start, near[-1].end) if query.form is Form.AFTER else (near[-1].start, anchor.end)
         return [_result(*span, text), *near]  # the anchor itself is not the answer
-    terms = query_terms(query.anchors[0])
+    terms = _terms(query.anchors[0])
     hits = [m for m in moments(memory) if _holds(m, terms)]
     for term in sorted(terms, key=len, reverse=True) if not hits else []:  # relaxed: one term
         hits = [m for m in moments(memory) if _holds(m, [term])]
