@@ -170,3 +170,19 @@ def test_the_eval_answer_cache_changes_with_the_captioner_or_the_visual_encoder(
             answer_key(item, llm, options, other), answer_key(item, llm, options, looker, visual)}  # fmt: skip
     assert len(keys) == 4
     assert answer_key(item, llm, options, looker) == answer_key(item, llm, options, RecordingCaptioner())
+
+
+def test_list_tells_memories_apart_and_prune_asks_before_deleting(setup: dict[str, Any]) -> None:
+    video = str(setup["video"])
+    assert runner.invoke(app, ["index", video, "--visual-embedder", "none"]).exit_code == 0
+    assert runner.invoke(app, ["index", video]).exit_code == 0  # a second memory: frames embedded
+    rows = [json.loads(line) for line in runner.invoke(app, ["list", "--json"]).stdout.splitlines()]
+    assert len(rows) == 2 and all("visual_embedder" in r["differs"] for r in rows)
+    dry = runner.invoke(app, ["prune"])
+    assert dry.exit_code == 0 and dry.stdout.startswith("would delete") and len(rows) == 2
+    assert len(runner.invoke(app, ["list", "--json"]).stdout.splitlines()) == 2  # nothing deleted
+    done = runner.invoke(app, ["prune", "--yes"])
+    assert done.stdout.startswith("deleting")
+    kept = [json.loads(line) for line in runner.invoke(app, ["list", "--json"]).stdout.splitlines()]
+    assert len(kept) == 1 and kept[0]["settings"].get("visual_embedder")  # the newest stays
+    assert runner.invoke(app, ["prune"]).stdout.strip() == "nothing to prune"
