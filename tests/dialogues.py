@@ -84,12 +84,13 @@ def speak(voice: str, text: str, folder: Path) -> np.ndarray:
 def dialogue(
     script: list[tuple[str, str, float]], folder: Path, lead_s: float = 0.5
 ) -> tuple[np.ndarray, list[Turn]]:
-    """The mixed audio of a script and its true turns (start, end, speaker letter)."""
+    """The mixed audio of a script and its true turns (start, end, speaker). A speaker is a
+    letter of ``VOICES`` or an espeak-ng voice itself."""
     folder.mkdir(parents=True, exist_ok=True)
     pieces, turns, at = [], [], lead_s
     for speaker, text, pause in script:
         at += pause
-        voice = speak(VOICES[speaker], text, folder)
+        voice = speak(VOICES.get(speaker, speaker), text, folder)
         pieces.append((int(at * RATE), voice))
         turns.append((round(at, 3), round(at + len(voice) / RATE, 3), speaker))
         at += len(voice) / RATE

@@ -21,11 +21,12 @@ from typer.testing import CliRunner
 
 from longvid.errors import LongvidError, MissingDependencyError
 from longvid.memory.library import memories
-from longvid.memory.speakers import SpeakerMemory, Window, by_overlap
+from longvid.memory.speakers import SpeakerMemory, Window, by_overlap, overlaps_any
 from longvid.memory.store import VideoMemory
 from longvid.models.diarize import SpeakerCount, cluster, regions, segments
 from longvid.models.speakers import Diarization, Diarizer, load_diarizer
 from longvid.models.specs import SpecError
+from longvid.timeline import TimedText
 from tests.dialogues import RATE, SCRIPTS, VOICES, der, dialogue, speak, write_video
 
 runner = CliRunner()
@@ -181,6 +182,9 @@ def test_segment_speaker_by_overlap() -> None:
     assert by_overlap(1.6, 3.0, turns) == "S2"
     assert by_overlap(1.5, 2.0, turns) == "S1"  # equal overlap: who started first
     assert by_overlap(5.0, 6.0, turns) is None
+    assert overlaps_any(3.9, 5.0, [(0.0, 2.0), (1.5, 4.0)]) and not overlaps_any(
+        4.0, 5.0, [(1.5, 4.0)]
+    )
 
 
 # --- backends and specs ---------------------------------------------------------------------------
@@ -349,6 +353,11 @@ def test_names_persist_and_carry_to_a_new_run(
     assert store.labels()["S2"] == "Dr. Ortiz" and store.resolve("DR. ORTIZ") == "S2"
     ranges = store.ranges("Dr. Ortiz")
     assert ranges and all(store.speaker_of(a, b) == "S2" for a, b in ranges)
+    lines = memory.transcript() or []
+    labels = store.label_lines([*lines, TimedText(500.0, 501.0, "after the end")])
+    assert labels[-1] is None and set(labels[:-1]) == {"S1", "Dr. Ortiz", "S3"}
+    assert [line.text for line, label in zip(lines, labels, strict=False) if label == "Dr. Ortiz"] == [
+        line for who, line, _ in SCRIPTS[3] if who == "B"]  # fmt: skip
     # found again (other settings): the same voice keeps its name
     find_speakers(memory, dialogue_video, diarizer, count=SpeakerCount(exact=3), force=True)
     assert [s.name for s in store.speakers() if s.id == "S2"] == ["Dr. Ortiz"]
@@ -400,3 +409,20 @@ def test_cli_not_indexed(dialogue_video: Path, tmp_path: Path) -> None:
         app, ["speakers", str(dialogue_video), "--store", str(tmp_path / "empty")]
     )
     assert result.exit_code == 1 and "not indexed" in result.output
+
+
+def test_a_video_without_audio_has_no_speakers(
+    tmp_path: Path, tiny_model: Callable[[str], Path], diarizer: Diarizer
+) -> None:
+    from longvid.models.registry import load
+    from longvid.pipeline.index import IndexModels, index_video
+    from longvid.pipeline.speakers import speakers_of_video
+    from tests.media import shots_video
+
+    video = shots_video(tmp_path / "silent.mp4", [2.0])
+    embedder = load("embedder", str(tiny_model("sentence_transformer")))
+    index_video(video, IndexModels(embedder=embedder), tmp_path / "store")
+    found, result = speakers_of_video(tmp_path / "store", video, lambda: diarizer)
+    assert found == [] and result is not None and result.status == "found"
+    again, result = speakers_of_video(tmp_path / "store", video, lambda: diarizer)
+    assert again == [] and result is None  # stored: not looked for again

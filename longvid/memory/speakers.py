@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from longvid.memory.store import VideoMemory
+    from longvid.timeline import TimedText
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS speaker_windows (
@@ -260,6 +261,20 @@ class SpeakerMemory:
             self.db.execute("UPDATE speakers SET name = ? WHERE id = ?", (name, who))
         return who
 
+    def label_lines(self, lines: Sequence[TimedText]) -> list[str | None]:
+        """What to show before each speech line (``S2: ...`` or ``Dr. Ortiz: ...``); None where
+        no speaker is known (no speakers found yet, or no turn near the line)."""
+        labels = self.labels()
+        if not labels:
+            return [None] * len(lines)
+        stored = self.speech_speakers()
+        turns = self.turns()
+        out: list[str | None] = []
+        for line in lines:
+            who = stored.get((line.start, line.end)) or by_overlap(line.start, line.end, turns)
+            out.append(labels.get(who) if who else None)
+        return out
+
     def ranges(self, speaker: str) -> list[tuple[float, float]]:
         """The time ranges (seconds) in which ``speaker`` (id or name) talks, in time order.
 
@@ -280,6 +295,12 @@ def by_overlap(start: float, end: float, turns: Sequence[TurnRow]) -> str | None
         if overlap > 0:
             share[who] = share.get(who, 0.0) + overlap
     return max(share, key=lambda w: share[w]) if share else None
+
+
+def overlaps_any(start: float, end: float, ranges: Sequence[tuple[float, float]]) -> bool:
+    """Whether ``start``..``end`` overlaps one of ``ranges``: ``search --speaker S2`` keeps a hit
+    when it overlaps ``SpeakerMemory.ranges("S2")``."""
+    return any(a < end and b > start for a, b in ranges)
 
 
 def _number(speaker_id: str) -> int:

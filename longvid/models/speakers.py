@@ -94,9 +94,11 @@ class Diarizer(ABC):
 class ResemblyzerSettings:
     """The tunables, measured on generated dialogues (benchmarks/speakers.py, RESULTS.md)."""
 
-    threshold: float = 0.3  # cosine distance: segments closer than this on average are one voice
-    pause_s: float = 0.3  # a pause this long may separate two speakers' pieces
-    max_piece_s: float = 3.0  # longer stretches of speech are cut into pieces this long or less
+    threshold: float = 0.25  # cosine distance: pieces closer than this on average are one voice
+    pause_s: float = 0.2  # a pause this long ends a piece (turns change at pauses)
+    max_piece_s: float = 6.0  # longer stretches of speech are cut into pieces this long or less
+    change: float = 0.18  # a piece whose two halves are this far apart is cut between them
+    change_s: float = 1.5  # ...when each half has at least this much speech
     anchor_s: float = 1.0  # pieces at least this long decide the speakers; shorter ones join one
     min_talk_s: float = 1.5  # a cluster with less speech (all pieces together) is folded away
     join_s: float = 0.8  # one speaker's pieces closer than this make one turn
@@ -123,9 +125,43 @@ class ResemblyzerDiarizer(Diarizer):
         """The unit voice vector of a piece of 16 kHz speech."""
         import numpy as np
 
-        rms = float(np.sqrt(np.mean(np.square(audio, dtype=np.float64)))) or 1.0
-        vector = self.encoder.embed_utterance((audio * (0.03 / rms)).astype(np.float32))
+        vector = self.encoder.embed_utterance(_level(audio))
         return np.asarray(vector, np.float32)
+
+    def embed_piece(self, audio: np.ndarray, start: float) -> list[tuple[float, float, np.ndarray]]:
+        """A piece of speech starting at ``start`` seconds as (start, end, unit vector) parts: one,
+        or two where its halves sound like two voices (a change of speaker with no pause).
+
+        The encoder's partial vectors (1.6 s windows every 0.5 s) are split where the mean
+        vectors either side are furthest apart; past ``change`` the piece is cut there.
+        """
+        import numpy as np
+
+        s, rate = self.settings, SAMPLE_RATE
+        end = start + len(audio) / rate
+        if len(audio) < 2 * s.change_s * rate:
+            return [(start, end, self.embed(audio))]
+        whole, partials, slices = self.encoder.embed_utterance(
+            _level(audio), return_partials=True, rate=2.0
+        )
+        best, cut = 0.0, 0
+        for k in range(1, len(partials)):
+            at = slices[k].start / rate
+            if at < s.change_s or len(audio) / rate - at < s.change_s:
+                continue
+            left, right = partials[:k].mean(0), partials[k:].mean(0)
+            distance = 1.0 - float(left @ right) / float(
+                np.linalg.norm(left) * np.linalg.norm(right)
+            )
+            if distance > best:
+                best, cut = distance, k
+        if best < s.change:
+            return [(start, end, np.asarray(whole, np.float32))]
+        at = round(start + float(slices[cut].start) / rate, 3)
+        return [
+            (start, at, _unit(partials[:cut].mean(0))),
+            (at, end, _unit(partials[cut:].mean(0))),
+        ]
 
     def diarize(
         self, audio: np.ndarray, sample_rate: int = SAMPLE_RATE, count: SpeakerCount | None = None
@@ -140,11 +176,27 @@ class ResemblyzerDiarizer(Diarizer):
         pieces = segments(regions(flags), s.pause_s, s.max_piece_s)
         if not pieces:
             return Diarization()
-        vectors = np.stack([self.embed(audio[int(a * sample_rate) : int(b * sample_rate)])
-                            for a, b in pieces])  # fmt: skip
+        parts = [part for a, b in pieces
+                 for part in self.embed_piece(audio[int(a * sample_rate) : int(b * sample_rate)], a)]  # fmt: skip
+        pieces = [(a, b) for a, b, _ in parts]
+        vectors = np.stack([v for _, _, v in parts])
         lengths = np.array([b - a for a, b in pieces])
         labels = assign(vectors, lengths, s, count)
         return _turns(pieces, labels, vectors, lengths, s.join_s)
+
+
+def _level(audio: np.ndarray) -> np.ndarray:
+    """Speech scaled to one loudness (the encoder's features depend on it)."""
+    import numpy as np
+
+    rms = float(np.sqrt(np.mean(np.square(audio, dtype=np.float64)))) or 1.0
+    return (audio * (0.03 / rms)).astype(np.float32)
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    import numpy as np
+
+    return (vector / max(float(np.linalg.norm(vector)), 1e-9)).astype(np.float32)
 
 
 def assign(
