@@ -76,3 +76,11 @@ def test_the_rules_on_their_own() -> None:
     assert not replaces({"answer": "not found in the video", "found": False}, good, evidence)
     assert not replaces({"answer": "A storm [00:00:41]", "found": True}, good, evidence)
     assert replaces({"answer": "07:15 [00:00:12]", "found": True}, {"answer": "?", "found": True}, evidence)
+
+
+def test_an_answer_with_nothing_to_check_falls_back_on_the_model_s_word() -> None:
+    evidence = [Evidence(12, 15, "The ferry leaves at 07:15.", 1.0, "transcript")]
+    letter: dict[str, Any] = {"answer": "B", "found": True}
+    assert tools_needed(letter, evidence, model_says_enough=True) is None
+    assert tools_needed(letter, evidence, model_says_enough=False) == "the model asked for more"
+    assert not replaces({"answer": "C", "found": True}, letter, evidence)  # nothing better to go on

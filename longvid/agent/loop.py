@@ -94,7 +94,7 @@ def run(
     enough = action.pop("enough")
     action["confidence"] = "high" if enough and action["found"] else "medium"
     outcome.action = outcome.draft = action
-    outcome.why_tools = tools_needed(action, opening or [], timeline or [])
+    outcome.why_tools = tools_needed(action, opening or [], timeline or [], bool(enough))
     if max_steps == 0 or outcome.why_tools is None:
         return outcome
     try:

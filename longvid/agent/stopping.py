@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from longvid.recall.retrieve import Evidence
-from longvid.recall.support import abstains, cited_rank, grounded
+from longvid.recall.support import abstains, checkable, cited_rank, grounded
 
 TOP_RANK = 3
 """A citation of one of the best 3 opening items (by fused score) counts as top-ranked."""
@@ -20,13 +20,15 @@ CLEAR_MARGIN = 0.2
 """An uncited answer stands when the top item's score is this far above the second's."""
 
 
-def tools_needed(
-    draft: dict[str, Any], opening: Sequence[Evidence], timeline: Sequence[Evidence] = ()
-) -> str | None:
+def tools_needed(draft: dict[str, Any], opening: Sequence[Evidence], timeline: Sequence[Evidence] = (),
+                 model_says_enough: bool = True) -> str | None:  # fmt: skip
     """Why tools could improve the first answer, or None when it stands as it is.
 
-    ``timeline`` is what the question's time operation found (``recall.timeline``), if any.
+    ``timeline`` is what the question's time operation found (``recall.timeline``), if any. Only
+    an answer with nothing to check (a bare option letter) falls back on the model's own word.
     """
+    if not abstains(draft) and not checkable(draft):
+        return None if model_says_enough else "the model asked for more"
     if abstains(draft) or not grounded(draft, opening):
         return "the answer is not in the evidence"
     if timeline and not grounded(draft, timeline):
@@ -50,6 +52,8 @@ def replaces(candidate: dict[str, Any], incumbent: dict[str, Any], evidence: Seq
     and cites evidence ranked higher for the question; "not found" never replaces a supported
     answer.
     """
+    if not checkable(incumbent) and not abstains(incumbent):
+        return grounded(candidate, evidence) and not abstains(candidate)
     if abstains(incumbent) or not grounded(incumbent, evidence):
         return True
     if timeline and not grounded(incumbent, timeline):

@@ -12,6 +12,11 @@ NOT_FOUND = "not found in the video"
 _NEAR_S = 1.5  # a cited time this close to an item's span counts as citing it
 
 
+def checkable(action: dict[str, Any]) -> bool:
+    """Whether an answer has content to check against the evidence (a bare "B" or "yes" has none)."""
+    return bool(query_terms(CITATION.sub(" ", str(action.get("answer", "")))))
+
+
 def grounded(action: dict[str, Any], evidence: Sequence[Evidence]) -> bool:
     """Whether the answer's specific terms (numbers, names, content words) occur in the evidence.
 
