@@ -48,11 +48,11 @@ class Counted(ChatModel):
         if json_schema is None or self.constrained:
             text = self.model.chat(messages, json_schema)
         else:
-            reply = self.model.model.create_chat_completion(
-                messages=with_schema(messages, json_schema), temperature=0.0,
+            reply = self.model.worker.call(  # the schema in the prompt only, no grammar
+                "chat", messages=with_schema(messages, json_schema), json_schema=None,
                 max_tokens=self.model.max_new_tokens,
             )  # fmt: skip
-            text = first_json_object(str(reply["choices"][0]["message"]["content"] or ""))
+            text = first_json_object(str(reply["text"]))
         if json_schema is None:
             return text
         self.total += 1
