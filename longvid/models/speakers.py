@@ -94,13 +94,13 @@ class Diarizer(ABC):
 class ResemblyzerSettings:
     """The tunables, measured on generated dialogues (benchmarks/speakers.py, RESULTS.md)."""
 
-    threshold: float = 0.25  # cosine distance: pieces closer than this on average are one voice
+    threshold: float = 0.22  # cosine distance: pieces closer than this on average are one voice
     pause_s: float = 0.2  # a pause this long ends a piece (turns change at pauses)
     max_piece_s: float = 6.0  # longer stretches of speech are cut into pieces this long or less
     change: float = 0.18  # a piece whose two halves are this far apart is cut between them
     change_s: float = 1.5  # ...when each half has at least this much speech
     anchor_s: float = 1.0  # pieces at least this long decide the speakers; shorter ones join one
-    min_talk_s: float = 1.5  # a cluster with less speech (all pieces together) is folded away
+    min_talk_s: float = 2.5  # a cluster with less speech in long pieces is folded into the nearest
     join_s: float = 0.8  # one speaker's pieces closer than this make one turn
     aggressiveness: int = 3  # webrtcvad, 0 (lenient) to 3 (strict)
 
