@@ -1,6 +1,6 @@
 """Who speaks when: diarization error, speaker-count accuracy and speed of the offline backend.
 
-    python benchmarks/speakers.py [--per-count 3] [--turns 14] [--sweep] [--matrix]
+    python benchmarks/speakers.py [--per-count 3] [--turns 14] [--sweep] [--matrix] [--video] [--long MIN]
 
 Generates dialogues of 2, 3 and 4 espeak-ng speakers (seeded: lines drawn from a bank with about a
 quarter under 1.5 s, pauses of 0.2-0.8 s) from three pools of voices: ``separable`` (the four the
@@ -11,7 +11,8 @@ and seconds of compute per minute of audio (voice activity + voice vectors + clu
 encoder's load is printed apart). ``--sweep`` scores the clustering threshold over a range on
 the same voice vectors; ``--matrix`` prints the encoder's similarity matrix of espeak-ng voices
 (lowest within a voice on the diagonal, highest across voices elsewhere). ``--video`` also times
-the channel end to end over one indexed dialogue video (decode, diarize, store).
+the channel end to end over one indexed dialogue video (decode, diarize, store); ``--long 25``
+runs one 25-minute recording through it in its 10-minute windows (memory stays flat).
 """
 
 from __future__ import annotations
@@ -133,6 +134,42 @@ def end_to_end(diarizer: ResemblyzerDiarizer, audio: np.ndarray, folder: Path) -
     memory.close()
 
 
+def long_recording(diarizer: ResemblyzerDiarizer, minutes: float, folder: Path) -> None:
+    """One long recording (dialogues of the four test voices back to back) through the channel
+    in its default 10-minute windows: DER, speakers, time and the process's peak memory."""
+    import resource
+
+    from longvid.models.registry import load
+    from longvid.pipeline.index import IndexModels, index_video
+    from longvid.pipeline.speakers import find_speakers, open_indexed
+    from tests.dialogues import write_video
+
+    rng = random.Random(3)
+    audio_parts, truth, at = [], [], 0.0
+    while at < minutes * 60:
+        audio, turns = dialogue(
+            script(rng, list(VOICES), rng.choice([2, 3, 4]), 14), folder / "voices"
+        )
+        audio_parts.append(audio)
+        truth += [(a + at, b + at, who) for a, b, who in turns]
+        at += len(audio) / RATE
+    audio = np.concatenate(audio_parts)
+    video = write_video(audio, folder / "long.mp4")
+    root = folder / "long-store"
+    index_video(video, IndexModels(embedder=load("embedder")), root)
+    memory = open_indexed(root, video)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    started, cpu = time.perf_counter(), time.process_time()
+    result = find_speakers(memory, video, diarizer)
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    hyp = [(a, b, s.id) for s in result.speakers for a, b in s.turns]
+    print(f"\nlong recording: {at / 60:.1f} min, {result.windows_computed} windows, DER {der(truth, hyp):.3f}, "
+          f"{len(result.speakers)} speakers (4 true), {elapsed:.1f} s wall ({elapsed / (at / 60):.2f} s "
+          f"per audio minute, CPU {cpu / (at / 60):.2f}), peak RSS {before:.0f} MiB before, {peak:.0f} MiB after")  # fmt: skip
+    memory.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -151,6 +188,9 @@ def main() -> None:
     print(f"{time.strftime('%Y-%m-%d')}  {model.split(':', 1)[-1].strip()}")
     started = time.perf_counter()
     diarizer = ResemblyzerDiarizer("cpu")
+    import torch
+
+    torch.set_num_threads(diarizer.settings.threads)  # as diarize() does while it runs
     print(f"encoder load (imports included): {time.perf_counter() - started:.2f} s")
     folder = Path(tempfile.mkdtemp(prefix="longvid-speakers-"))
     diarizer.embed(speak(VOICES["A"], LINES[0], folder))  # first call: librosa's lazy set-up
@@ -185,6 +225,8 @@ def main() -> None:
                 for th in thresholds if args.sweep else []:
                     e, f = score(diarizer, th, (pieces, vectors, lengths, truth))
                     sweep.setdefault(pool, {}).setdefault(th, []).append((e, f == speakers))
+            if not ders:
+                continue
             print(f"| {pool} | {speakers} | {len(ders)} | {seconds:.0f} | {statistics.mean(ders):.3f} | "
                   f"{max(ders):.3f} | {right}/{len(ders)} | {compute / (seconds / 60):.2f} | {cpu / (seconds / 60):.2f} |")  # fmt: skip
     if args.sweep:
@@ -201,6 +243,8 @@ def main() -> None:
             print(f"| {th:.2f} | " + " | ".join(cells) + " |")
     if args.video and first_audio is not None:
         end_to_end(diarizer, first_audio, folder)
+    if args.long:
+        long_recording(diarizer, args.long, folder)
 
 
 if __name__ == "__main__":

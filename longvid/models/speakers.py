@@ -20,7 +20,8 @@ import logging
 import os
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -102,6 +103,8 @@ class ResemblyzerSettings:
     anchor_s: float = 1.0  # pieces at least this long decide the speakers; shorter ones join one
     min_talk_s: float = 2.5  # a cluster with less speech in long pieces is folded into the nearest
     join_s: float = 0.8  # one speaker's pieces closer than this make one turn
+    threads: int = 1  # torch threads while diarizing: the encoder's batches are small, and two
+    # threads on a busy 2-core machine ran 5-15x slower than one (benchmarks/RESULTS.md)
     aggressiveness: int = 3  # webrtcvad, 0 (lenient) to 3 (strict)
 
 
@@ -166,12 +169,18 @@ class ResemblyzerDiarizer(Diarizer):
     def diarize(
         self, audio: np.ndarray, sample_rate: int = SAMPLE_RATE, count: SpeakerCount | None = None
     ) -> Diarization:
-        import numpy as np
 
         if sample_rate != SAMPLE_RATE:
             raise LongvidError(f"the speaker encoder takes 16 kHz audio, not {sample_rate} Hz",
                                "decode with longvid.media.audio (16 kHz mono)")  # fmt: skip
         s, count = self.settings, count or SpeakerCount()
+        with _torch_threads(s.threads):
+            return self._diarize(audio, sample_rate, count)
+
+    def _diarize(self, audio: np.ndarray, sample_rate: int, count: SpeakerCount) -> Diarization:
+        import numpy as np
+
+        s = self.settings
         flags = speech_frames(audio, sample_rate, s.aggressiveness)
         pieces = segments(regions(flags), s.pause_s, s.max_piece_s)
         if not pieces:
@@ -183,6 +192,20 @@ class ResemblyzerDiarizer(Diarizer):
         lengths = np.array([b - a for a, b in pieces])
         labels = assign(vectors, lengths, s, count)
         return _turns(pieces, labels, vectors, lengths, s.join_s)
+
+
+@contextmanager
+def _torch_threads(count: int) -> Iterator[None]:
+    """torch's intra-op threads set to ``count`` for a while (0: leave them)."""
+    import torch
+
+    before = torch.get_num_threads()
+    if count:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _level(audio: np.ndarray) -> np.ndarray:
