@@ -176,11 +176,13 @@ def main() -> None:
         "--per-count", type=int, default=3, help="dialogues per number of speakers and pool"
     )
     parser.add_argument("--turns", type=int, default=14)
-    parser.add_argument("--sweep", action="store_true", help="score thresholds 0.15-0.45 too")
+    parser.add_argument("--sweep", action="store_true", help="score thresholds 0.15-0.40 too")
     parser.add_argument("--matrix", action="store_true", help="print the voice similarity matrix")
     parser.add_argument(
         "--video", action="store_true", help="time the channel over an indexed video"
     )
+    parser.add_argument("--long", type=float, default=0, metavar="MINUTES",
+                        help="also one long recording of that many minutes, in 10-minute windows")  # fmt: skip
     args = parser.parse_args()
     model = subprocess.run(
         ["sh", "-c", "lscpu | grep 'Model name'"], capture_output=True, text=True
