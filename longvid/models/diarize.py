@@ -1,20 +1,25 @@
-"""Who speaks when, from voice vectors: voice activity, segments, clustering (numpy + scikit-learn).
+"""Who speaks when: the backend interface (``Diarizer``: audio in, ``Diarization`` out) and the
+parts of the offline backend that need no model: voice activity, pieces, clustering (numpy +
+scikit-learn).
 
-The Resemblyzer backend (``longvid.models.speakers``) embeds each segment these functions cut and
+The Resemblyzer backend (``longvid.models.speakers``) embeds each piece these functions cut and
 clusters the vectors; the same clustering links the speakers of successive audio windows.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from longvid.errors import LongvidError
+from longvid.models.base import ModelInfo
 
 if TYPE_CHECKING:
     import numpy as np
 
+SAMPLE_RATE = 16_000
 FRAME_S = 0.03  # webrtcvad takes 10, 20 or 30 ms frames
 VAD_RATES = (8000, 16000, 32000, 48000)
 
@@ -56,6 +61,44 @@ class SpeakerCount:
 
     def to_dict(self) -> dict[str, int | None]:
         return {"exact": self.exact, "minimum": self.minimum, "maximum": self.maximum}
+
+
+@dataclass(frozen=True)
+class Turn:
+    """``speaker`` talks from ``start`` to ``end`` seconds."""
+
+    start: float
+    end: float
+    speaker: str
+
+
+@dataclass
+class Diarization:
+    """Turns in time order and one unit voice vector per speaker (ids ``S1``, ``S2``, ... in the
+    order they first speak)."""
+
+    turns: list[Turn] = field(default_factory=list)
+    voices: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def speakers(self) -> list[str]:
+        return list(self.voices)
+
+
+class Diarizer(ABC):
+    """Who speaks when in a stretch of mono audio."""
+
+    info: ModelInfo
+    link_threshold: float = 0.3
+    """Cosine distance under which two stretches' speakers are taken for one voice."""
+    window_s: float = 600.0
+    """How much audio one ``diarize`` call takes (the pipeline links the windows' speakers)."""
+
+    @abstractmethod
+    def diarize(
+        self, audio: np.ndarray, sample_rate: int = SAMPLE_RATE, count: SpeakerCount | None = None
+    ) -> Diarization:
+        """Turns and voices of mono float32 ``audio``, timed in seconds from its start."""
 
 
 def speech_frames(audio: np.ndarray, sample_rate: int, aggressiveness: int = 3) -> np.ndarray:
