@@ -63,7 +63,7 @@ def speakers(
     """
     from longvid.config import store_root
     from longvid.models.diarize import SpeakerCount
-    from longvid.models.speakers import Diarizer, load_diarizer
+    from longvid.models.speakers import Diarizer, load_diarizer, speakers_spec
     from longvid.pipeline.speakers import speakers_of_video
 
     names = _names(name or [])
@@ -73,7 +73,8 @@ def speakers(
 
     def diarizer() -> Diarizer | None:  # loaded once, and only if some video needs it
         if not loaded:
-            loaded.append(load_diarizer(backend, device))
+            # asked for here: a backend that cannot load is an error, not a warning
+            loaded.append(load_diarizer(backend or speakers_spec()[0], device))
         return loaded[0]
 
     refresh = bool(backend or num_speakers or min_speakers or max_speakers or window)

@@ -426,3 +426,14 @@ def test_a_video_without_audio_has_no_speakers(
     assert found == [] and result is not None and result.status == "found"
     again, result = speakers_of_video(tmp_path / "store", video, lambda: diarizer)
     assert again == [] and result is None  # stored: not looked for again
+
+
+def test_cli_without_the_extra_says_how_to_install(
+    indexed: Path, dialogue_video: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def missing(device: str, settings: Any = None) -> Diarizer:
+        raise MissingDependencyError("resemblyzer", "speakers")
+
+    monkeypatch.setattr("longvid.models.speakers.ResemblyzerDiarizer", missing)
+    result = runner.invoke(app, ["speakers", str(dialogue_video), "--store", str(indexed)])
+    assert result.exit_code == 1 and "pip install 'longvid[speakers]'" in result.output
