@@ -437,3 +437,18 @@ def test_cli_without_the_extra_says_how_to_install(
     monkeypatch.setattr("longvid.models.speakers.ResemblyzerDiarizer", missing)
     result = runner.invoke(app, ["speakers", str(dialogue_video), "--store", str(indexed)])
     assert result.exit_code == 1 and "pip install 'longvid[speakers]'" in result.output
+
+
+def test_link_windows_by_voice() -> None:
+    from longvid.pipeline.speakers import link
+
+    a, b = np.eye(4, dtype=np.float32)[0], np.eye(4, dtype=np.float32)[1]
+    first = Window(0.0, 10.0, [(1.0, 4.0, "S1"), (4.5, 9.9, "S2")], {"S1": a, "S2": b})
+    second = Window(10.0, 20.0, [(10.0, 12.0, "S1"), (13.0, 15.0, "S2")], {"S1": b, "S2": a})
+    turns, voices = link([first, second], 0.22, SpeakerCount())
+    assert list(voices) == ["S1", "S2"] and voices["S1"] @ a == pytest.approx(1.0)
+    # the second window's S1 is the first window's S2: one turn across the window's edge
+    assert turns == [(1.0, 4.0, "S1"), (4.5, 12.0, "S2"), (13.0, 15.0, "S1")]
+    turns, voices = link([first, second], 0.22, SpeakerCount(exact=1))
+    assert list(voices) == ["S1"] and turns == [(1.0, 12.0, "S1"), (13.0, 15.0, "S1")]  # 1 s apart
+    assert link([], 0.22, SpeakerCount()) == ([], {})

@@ -115,8 +115,9 @@ def link(
     for i, w in enumerate(windows):
         for a, b, who in w.turns:
             talk[(i, who)] = talk.get((i, who), 0.0) + (b - a)
-    # one window: its speakers are the video's
-    labels = np.arange(len(keys)) if len(windows) == 1 else cluster(vectors, threshold, count)
+    # one window: its speakers are the video's (unless a count is still to be kept)
+    alone = len(windows) == 1 and count == SpeakerCount()
+    labels = np.arange(len(keys)) if alone else cluster(vectors, threshold, count)
     label_of = dict(zip(keys, labels.tolist(), strict=True))
     raw = sorted((a, b, label_of[(i, who)]) for i, w in enumerate(windows) for a, b, who in w.turns)
     order = first_seen_order([label for _, _, label in raw])
