@@ -55,6 +55,12 @@ def speakers(
     as_json: Annotated[
         bool, typer.Option("--json", help="JSON output (one object per video).")
     ] = False,
+    transcript: Annotated[
+        str | None,
+        typer.Option(
+            help="Print the speech with its speakers instead: srt, vtt (<v> voice tags) or json."
+        ),
+    ] = None,
 ) -> None:
     """List who speaks in a video (id, name, talk time, turns), finding the speakers first if needed.
 
@@ -64,8 +70,16 @@ def speakers(
     from longvid.config import store_root
     from longvid.models.diarize import SpeakerCount
     from longvid.models.speakers import Diarizer, load_diarizer, speakers_spec
-    from longvid.pipeline.speakers import speakers_of_video
+    from longvid.pipeline.speakers import (
+        TRANSCRIPT_FORMATS,
+        render_transcript,
+        speakers_of_video,
+        transcript_of_video,
+    )
 
+    if transcript is not None and transcript not in TRANSCRIPT_FORMATS:
+        report_error(f"unknown --transcript format '{transcript}'", "use srt, vtt or json")
+        raise typer.Exit(EXIT_USAGE)
     names = _names(name or [])
     count = SpeakerCount(num_speakers, min_speakers, max_speakers)
     root = store_root(str(store) if store else None)
@@ -87,7 +101,9 @@ def speakers(
                                          names, wait, bars.update)  # fmt: skip
 
         for item, (found, _) in batch.run([path], work):
-            if as_json:
+            if transcript:
+                typer.echo(render_transcript(transcript_of_video(root, item), transcript))
+            elif as_json:
                 emit_json({"video": item, "speakers": [s.to_dict() for s in found]})
             elif not found:
                 report("note", f"{item}: no speech, no speakers")

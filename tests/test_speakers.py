@@ -398,6 +398,18 @@ def test_cli_lists_and_names_speakers(
         "name",
         "talk",
     ]
+    vtt = runner.invoke(app, [*args[:-1], "--transcript", "vtt"])
+    assert vtt.exit_code == 0 and vtt.stdout.startswith("WEBVTT\n")
+    voiced = [line for line in vtt.stdout.splitlines() if line.startswith("<v Dr. Ortiz>")]
+    assert voiced == [f"<v Dr. Ortiz>{line}" for who, line, _ in SCRIPTS[3] if who == "B"]
+    srt = runner.invoke(app, [*args[:-1], "--transcript", "srt"]).stdout.split("\n\n")[0]
+    assert srt.splitlines()[1:] == ["00:00:00,800 --> 00:00:03,646", f"S1: {SCRIPTS[3][0][1]}"]
+    rows = json.loads(runner.invoke(app, [*args[:-1], "--transcript", "json"]).stdout)
+    assert {(r["speaker"], r["name"]) for r in rows} == {
+        ("S1", None),
+        ("S2", "Dr. Ortiz"),
+        ("S3", None),
+    }
     bad = runner.invoke(app, [*args, "--name", "S2"])
     assert bad.exit_code == 2 and "bad --name" in bad.output
     unknown = runner.invoke(app, [*args, "--name", "S7=Anna"])

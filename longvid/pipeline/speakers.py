@@ -192,3 +192,58 @@ def speakers_of_video(
         return store.speakers(), result
     finally:
         memory.close()
+
+
+TRANSCRIPT_FORMATS = ("srt", "vtt", "json")
+
+
+def labelled_transcript(memory: VideoMemory) -> list[dict[str, Any]]:
+    """The stored speech, each line with its speaker: ``{start, end, speaker, name, text}``
+    (``speaker`` None where no turn is near the line)."""
+    store = SpeakerMemory(memory)
+    lines = memory.transcript() or []
+    names = {s.id: s.name for s in store.speakers()}
+    said = store.speech_speakers()
+    turns = store.turns()
+    rows = []
+    for line in lines:
+        who = said.get((line.start, line.end)) or by_overlap(line.start, line.end, turns)
+        rows.append({"start": line.start, "end": line.end, "speaker": who,
+                     "name": names.get(who) if who else None, "text": line.text})  # fmt: skip
+    return rows
+
+
+def render_transcript(rows: list[dict[str, Any]], fmt: str) -> str:
+    """``labelled_transcript`` rows as SRT (``Name: text``), WebVTT (``<v Name>text``) or JSON."""
+    import json
+
+    if fmt == "json":
+        return json.dumps(rows, ensure_ascii=False)
+    out = ["WEBVTT", ""] if fmt == "vtt" else []
+    for number, row in enumerate(rows, start=1):
+        who = row["name"] or row["speaker"]
+        if fmt == "vtt":
+            text = row["text"].replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            voice = (who or "").replace(">", "")
+            out += [f"{_clock(row['start'], '.')} --> {_clock(row['end'], '.')}",
+                    f"<v {voice}>{text}" if voice else text, ""]  # fmt: skip
+        else:
+            out += [str(number), f"{_clock(row['start'], ',')} --> {_clock(row['end'], ',')}",
+                    f"{who}: {row['text']}" if who else row["text"], ""]  # fmt: skip
+    return "\n".join(out)
+
+
+def _clock(seconds: float, mark: str) -> str:
+    ms = round(max(seconds, 0.0) * 1000)
+    return (
+        f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}{mark}{ms % 1000:03d}"
+    )
+
+
+def transcript_of_video(root: Path, path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """``labelled_transcript`` of the indexed video at ``path``."""
+    memory = open_indexed(root, path)
+    try:
+        return labelled_transcript(memory)
+    finally:
+        memory.close()
