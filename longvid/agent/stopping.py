@@ -47,18 +47,17 @@ def replaces(candidate: dict[str, Any], incumbent: dict[str, Any], evidence: Seq
              timeline: Sequence[Evidence] = ()) -> bool:  # fmt: skip
     """Whether a later answer replaces the one so far.
 
-    An unsupported incumbent (for a question in time: one not among the moments the timeline
-    lists) is replaced by anything. A supported one only by an answer that is itself supported
-    and cites evidence ranked higher for the question; "not found" never replaces a supported
-    answer.
+    Only a supported answer (not "not found", its content in the evidence) replaces anything: a
+    small model's second try is no better evidence than its first, and a run with tools must
+    never end worse than one without. It replaces an unsupported incumbent (for a question in
+    time: one not among the moments the timeline lists), or a supported one when it cites
+    evidence ranked higher for the question.
     """
-    if not checkable(incumbent) and not abstains(incumbent):
-        return grounded(candidate, evidence) and not abstains(candidate)
-    if abstains(incumbent) or not grounded(incumbent, evidence):
+    if abstains(candidate) or not grounded(candidate, evidence):
+        return False
+    if not checkable(incumbent) or abstains(incumbent) or not grounded(incumbent, evidence):
         return True
     if timeline and not grounded(incumbent, timeline):
         return True
-    if abstains(candidate) or not grounded(candidate, evidence):
-        return False
     new, old = cited_rank(candidate, evidence), cited_rank(incumbent, evidence)
     return new is not None and (old is None or new < old)
