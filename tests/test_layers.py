@@ -136,3 +136,14 @@ def test_front_ends_do_not_wire() -> None:
              if _layer(name) is not None and _layer(name) <= 1  # type: ignore[operator]
              for t in _imports(name, path) if t in wiring]  # fmt: skip
     assert wrong == [], "front ends must go through longvid.engine:\n" + "\n".join(sorted(wrong))
+
+
+def test_every_package_is_installed() -> None:
+    """pyproject.toml lists packages by hand: a new folder must be added there too."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    folders = {"longvid." + ".".join(p.parent.relative_to(ROOT / "longvid").parts)
+               for p in (ROOT / "longvid").rglob("__init__.py")}  # fmt: skip
+    folders = {f.rstrip(".") for f in folders} | {"longvid_cli"}
+    assert folders <= listed, f"add to pyproject.toml packages: {sorted(folders - listed)}"
