@@ -23,6 +23,10 @@ LLAMA_CPP_REBUILD = (
     f"llama-cpp-python=={LLAMA_CPP_VERSION}"
 )
 
+_CTRANSLATE2 = (
+    "CTranslate2 (speech recognition)",
+    "reinstall it: pip install --force-reinstall ctranslate2, or pass --asr none",
+)
 # module path fragment -> (backend, fix); the first match from the top of the stack wins.
 BACKENDS: dict[str, tuple[str, str]] = {
     "llama_cpp": (
@@ -34,14 +38,8 @@ BACKENDS: dict[str, tuple[str, str]] = {
         "onnxruntime",
         "reinstall it: pip install --force-reinstall onnxruntime (then longvid doctor)",
     ),
-    "ctranslate2": (
-        "CTranslate2 (speech recognition)",
-        "reinstall it: pip install --force-reinstall ctranslate2, or pass --asr none",
-    ),
-    "faster_whisper": (
-        "CTranslate2 (speech recognition)",
-        "reinstall it: pip install --force-reinstall ctranslate2, or pass --asr none",
-    ),
+    "ctranslate2": _CTRANSLATE2,
+    "faster_whisper": _CTRANSLATE2,  # its Python frames are the ones on top
     "rapidocr": ("RapidOCR", "reinstall rapidocr-onnxruntime, or pass --ocr none"),
     "torch": ("PyTorch", "check the torch install (longvid doctor), or pass --device cpu"),
     "av": ("FFmpeg (PyAV)", "re-encode or re-mux the video (ffmpeg -i IN -c copy OUT.mkv)"),

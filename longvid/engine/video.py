@@ -39,14 +39,17 @@ class Video:
         self.indexed: IndexResult | None = None  # what ``longvid.index`` did, when it opened this
         self.given = str(path)
         self.path = local_video(self.given, self.engine.store, fetch=False)  # a URL: its download
-        with self.memory() as memory:  # fails now, with the fix, if there is no usable memory
-            self.folder = memory.folder
-            self.settings: dict[str, Any] = memory.meta("settings")
+        found = open_memory(self.engine.store, self.path)  # fails now, with the fix, if unusable
+        try:
+            self.folder = found.folder
+            self.settings: dict[str, Any] = found.meta("settings")
+        finally:
+            found.close()
 
     @contextmanager
     def memory(self) -> Iterator[VideoMemory]:
         """This video's memory, open for the length of a ``with`` block (in this thread)."""
-        memory = open_memory(self.engine.store, self.path)
+        memory = VideoMemory(self.folder)  # found once, when opened: no re-fingerprinting
         try:
             yield memory
         finally:

@@ -20,7 +20,7 @@ import threading
 from pathlib import Path
 from typing import Any, TextIO
 
-from longvid.crashes import BACKENDS, culprit, signal_name
+from longvid.crashes import BACKENDS, UNKNOWN, culprit, signal_name
 from longvid.errors import LongvidError, NativeCrashError
 from longvid.models.hf_common import ModelUnavailableError
 
@@ -75,7 +75,7 @@ class Worker:
         dump = Path(self._log.name).read_text(encoding="utf-8", errors="replace")
         if code < 0:
             backend, fix = culprit(dump)
-            if backend == "a native library":
+            if (backend, fix) == UNKNOWN:  # no known frame on top: the worker's own library
                 backend = self.backend
                 fix = next((f for b, f in BACKENDS.values() if b == backend), fix)
             return NativeCrashError(backend, signal_name(code), fix, during)

@@ -86,13 +86,14 @@ def _terms(phrase: str) -> list[str]:
     return [re.sub(r"'s$", "", t) for t in query_terms(phrase)]
 
 
-def locate(memory: VideoMemory, embedder: Embedder, phrase: str) -> Evidence | None:
-    """The moment ``phrase`` names: strictly, the one holding all its terms (then most of them),
-    best-ranked first; relaxed, the best-ranked moment."""
+def locate(memory: VideoMemory, embedder: Embedder, phrase: str,
+           everything: list[Evidence]) -> Evidence | None:  # fmt: skip
+    """The moment ``phrase`` names among ``everything`` (``moments(memory)``): strictly, the one
+    holding all its terms (then most of them), best-ranked first; relaxed, the best-ranked one."""
     ranked = [e for e in retrieve(memory, embedder, phrase, 5) if e.source != "visual"]
     terms = _terms(phrase)
     order = {(e.start, e.text): n for n, e in enumerate(ranked)}
-    scored = [(sum(t.lower() in m.text.lower() for t in terms), m) for m in moments(memory)]
+    scored = [(sum(t.lower() in m.text.lower() for t in terms), m) for m in everything]
     best = max((n for n, _ in scored), default=0)
     if best:
         held = [m for n, m in scored if n == best]
@@ -119,8 +120,9 @@ def answer_evidence(memory: VideoMemory, embedder: Embedder, question: str) -> l
     query = parse(question)
     if query is None:
         return []
+    everything = moments(memory)  # read once: every operation below works on it
     if query.form is Form.BETWEEN:
-        first, second = (locate(memory, embedder, a) for a in query.anchors[:2])
+        first, second = (locate(memory, embedder, a, everything) for a in query.anchors[:2])
         if first is None or second is None or len(query.anchors) < 2:
             return []
         gap = second.start - first.start
@@ -128,10 +130,9 @@ def answer_evidence(memory: VideoMemory, embedder: Embedder, question: str) -> l
                 f"{hms(second.start)}: {_span(gap)} {'later' if gap >= 0 else 'earlier'}")  # fmt: skip
         return [_result(first.start, second.end, text), first, second]
     if query.form in (Form.AFTER, Form.BEFORE):
-        anchor = locate(memory, embedder, query.anchors[0])
+        anchor = locate(memory, embedder, query.anchors[0], everything)
         if anchor is None:
             return []
-        everything = moments(memory)
         if query.form is Form.AFTER:
             near = [m for m in everything if m.start >= anchor.end - 0.05 and m.text != anchor.text]
             near = near[:NEIGHBOURS]
@@ -145,9 +146,9 @@ def answer_evidence(memory: VideoMemory, embedder: Embedder, question: str) -> l
         span = (anchor.start, near[-1].end) if query.form is Form.AFTER else (near[-1].start, anchor.end)
         return [_result(*span, text), *near]  # the anchor itself is not the answer
     terms = _terms(query.anchors[0])
-    hits = [m for m in moments(memory) if _holds(m, terms)]
+    hits = [m for m in everything if _holds(m, terms)]
     for term in sorted(terms, key=len, reverse=True) if not hits else []:  # relaxed: one term
-        hits = [m for m in moments(memory) if _holds(m, [term])]
+        hits = [m for m in everything if _holds(m, [term])]
         if hits:
             break
     if not hits:
