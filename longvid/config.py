@@ -37,6 +37,12 @@ SETTINGS: dict[str, Setting] = {
     "visual_embedder": Setting(
         "LONGVID_VISUAL_EMBEDDER", None, "image–text encoder spec (SigLIP / CLIP), or none"
     ),
+    "speakers": Setting(
+        "LONGVID_SPEAKERS",
+        None,
+        "who speaks when: resemblyzer, a pyannote hub id or directory, or none "
+        "(default: resemblyzer where installed and there is speech)",
+    ),
     "max_frames": Setting("LONGVID_MAX_FRAMES", 32, "most frames per chunk sent to the captioner"),
     "server_timeout": Setting(
         "LONGVID_SERVER_TIMEOUT",
