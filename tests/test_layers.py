@@ -23,7 +23,7 @@ LAYERS = [
     ["longvid.models"],
     ["longvid.media"],
     ["longvid.plan", "longvid.timeline", "longvid.config", "longvid.errors", "longvid.crashes",
-     "longvid.progress"],
+     "longvid.progress", "longvid.words"],
 ]  # fmt: skip
 
 

@@ -22,6 +22,7 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
+from longvid import words
 from longvid.memory.failures import StoreError, store_failures
 from longvid.memory.store import VideoMemory
 
@@ -42,15 +43,25 @@ CREATE TABLE IF NOT EXISTS frames (
     id INTEGER PRIMARY KEY, folder TEXT NOT NULL, entry INTEGER NOT NULL, time REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS frames_folder ON frames (folder);
-CREATE VIRTUAL TABLE IF NOT EXISTS entries_fts USING fts5(
-    text, content='entries', content_rowid='id', tokenize='porter unicode61'
-);
-CREATE TRIGGER IF NOT EXISTS entries_ai AFTER INSERT ON entries BEGIN
-    INSERT INTO entries_fts(rowid, text) VALUES (new.id, new.text);
+CREATE VIRTUAL TABLE IF NOT EXISTS entries_words USING fts5(text, tokenize='porter unicode61');
+CREATE TRIGGER IF NOT EXISTS entries_words_ai AFTER INSERT ON entries BEGIN
+    INSERT INTO entries_words(rowid, text) VALUES (new.id, for_index(new.text));
 END;
-CREATE TRIGGER IF NOT EXISTS entries_ad AFTER DELETE ON entries BEGIN
-    INSERT INTO entries_fts(entries_fts, rowid, text) VALUES ('delete', old.id, old.text);
+CREATE TRIGGER IF NOT EXISTS entries_words_ad AFTER DELETE ON entries BEGIN
+    DELETE FROM entries_words WHERE rowid = old.id;
 END;
+"""
+
+# A library written before any-script full text (words.for_index): its text index is rebuilt
+# from the stored entries, once; nothing is re-read from the memories.
+_UPGRADE = """
+BEGIN IMMEDIATE;
+DROP TRIGGER IF EXISTS entries_ai;
+DROP TRIGGER IF EXISTS entries_ad;
+DROP TABLE IF EXISTS entries_fts;
+INSERT INTO entries_words(rowid, text)
+    SELECT id, for_index(text) FROM entries WHERE id NOT IN (SELECT rowid FROM entries_words);
+COMMIT;
 """
 
 
@@ -72,7 +83,10 @@ class LibraryIndex:
             self.folder.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.folder / "entries.sqlite", timeout=30)
             try:
+                db.create_function("for_index", 1, words.for_index, deterministic=True)
                 db.executescript(SCHEMA)
+                if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'entries_fts'").fetchone():
+                    db.executescript(_UPGRADE)
                 with db:
                     yield db
             finally:
@@ -280,14 +294,14 @@ class LibraryIndex:
 
     def lexical(self, terms: list[str], limit: int) -> list[tuple[int, float]]:
         """Entry ids whose text matches any of ``terms`` (full text, BM25), best first."""
-        words = [t.replace('"', "") for t in terms if t.strip('"')]
-        if not words:
+        phrases = [p for p in map(words.as_phrase, terms) if p != '""']
+        if not phrases:
             return []
         with self._db() as db:
             rows = db.execute(
-                "SELECT rowid, bm25(entries_fts) FROM entries_fts WHERE entries_fts MATCH ? "
-                "ORDER BY bm25(entries_fts) LIMIT ?",
-                (" OR ".join(f'"{w}"' for w in words), limit),
+                "SELECT rowid, bm25(entries_words) FROM entries_words WHERE entries_words MATCH ? "
+                "ORDER BY bm25(entries_words) LIMIT ?",
+                (" OR ".join(phrases), limit),
             )
             return [(int(i), -float(score)) for i, score in rows]
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from longvid import words
 from longvid.memory.failures import REBUILD_HINT, DamagedMemoryError, store_failures
 from longvid.memory.vectors import VectorFile
 from longvid.timeline import TimedText
@@ -79,6 +80,24 @@ SCHEMA = [
     );
     CREATE INDEX frame_vectors_chunk ON frame_vectors (chunk);
     """,
+    # version 7: full text in any script (words.for_index: CJK/Thai characters one token each);
+    # rebuilt from the stored chunk texts, nothing re-captioned or re-transcribed
+    """
+    DROP TRIGGER IF EXISTS chunks_ai;
+    DROP TRIGGER IF EXISTS chunks_ad;
+    DROP TABLE IF EXISTS chunks_fts;
+    CREATE VIRTUAL TABLE chunk_words USING fts5(text, tokenize='porter unicode61');
+    CREATE TRIGGER chunk_words_ai AFTER INSERT ON chunks BEGIN
+        INSERT INTO chunk_words(rowid, text) VALUES (new.idx, for_index(new.text));
+    END;
+    CREATE TRIGGER chunk_words_ad AFTER DELETE ON chunks BEGIN
+        DELETE FROM chunk_words WHERE rowid = old.idx;
+    END;
+    CREATE TRIGGER chunk_words_au AFTER UPDATE OF text ON chunks BEGIN
+        UPDATE chunk_words SET text = for_index(new.text) WHERE rowid = new.idx;
+    END;
+    INSERT INTO chunk_words(rowid, text) SELECT idx, for_index(text) FROM chunks;
+    """,
 ]
 
 
@@ -114,6 +133,7 @@ class VideoMemory:
         with store_failures(folder):
             folder.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(folder / "memory.sqlite", isolation_level=None, timeout=30)
+            self.db.create_function("for_index", 1, words.for_index, deterministic=True)
             try:
                 self._check()
                 self.db.execute("PRAGMA journal_mode=WAL")
@@ -296,13 +316,13 @@ class VideoMemory:
 
     def lexical(self, terms: Sequence[str], limit: int) -> list[tuple[int, float]]:
         """Chunks whose text matches any of ``terms`` (full-text, BM25): (chunk index, rank score)."""
-        words = [t.replace('"', "") for t in terms if t.strip('"')]
-        if not words:
+        phrases = [p for p in map(words.as_phrase, terms) if p != '""']
+        if not phrases:
             return []
-        query = " OR ".join(f'"{w}"' for w in words)
         rows = self.db.execute(
-            "SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts) LIMIT ?",
-            (query, limit),
+            "SELECT rowid, bm25(chunk_words) FROM chunk_words WHERE chunk_words MATCH ? "
+            "ORDER BY bm25(chunk_words) LIMIT ?",
+            (" OR ".join(phrases), limit),
         )
         return [(int(idx), -float(score)) for idx, score in rows]
 

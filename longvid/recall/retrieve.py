@@ -7,81 +7,14 @@ temporal neighbours, and each chosen chunk becomes evidence items with their own
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from longvid import words
 from longvid.memory.store import ChunkRecord, VideoMemory
 from longvid.models.base import Embedder, VisualEmbedder
 
 _RRF_K = 60
-_STOPWORDS = set(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "did",
-        "do",
-        "does",
-        "for",
-        "from",
-        "had",
-        "has",
-        "have",
-        "he",
-        "her",
-        "his",
-        "how",
-        "i",
-        "in",
-        "is",
-        "it",
-        "its",
-        "of",
-        "on",
-        "or",
-        "she",
-        "that",
-        "the",
-        "their",
-        "them",
-        "they",
-        "this",
-        "to",
-        "was",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "whom",
-        "why",
-        "will",
-        "with",
-        "you",
-        "your",
-        "about",
-        "after",
-        "before",
-        "during",
-        "video",
-        "film",
-        "clip",
-        "movie",
-        "does",
-        "say",
-        "said",
-        "tell",
-    ]
-)
-
-
 @dataclass
 class Evidence:
     """A timestamped piece of text the answer may rest on."""
@@ -97,11 +30,8 @@ class Evidence:
 
 
 def query_terms(text: str) -> list[str]:
-    """Words worth matching literally: numbers, quoted phrases, and non-stopwords of 3+ letters."""
-    quoted = re.findall(r'"([^"]+)"', text)
-    words = re.findall(r"[\w']+", text.lower())
-    terms = [w for w in words if w.isdigit() or (len(w) >= 3 and w not in _STOPWORDS)]
-    return list(dict.fromkeys([*quoted, *terms]))
+    """Words worth matching literally, in any script (see ``longvid.words.terms``)."""
+    return words.terms(text)
 
 
 def adaptive_k(chunks: int, top_k: int | None) -> int:
@@ -184,8 +114,7 @@ def chunk_evidence(chunk: ChunkRecord, score: float, terms: list[str]) -> list[E
     """A chunk as evidence: its caption, each speech line and each on-screen line, with times."""
 
     def boost(text: str) -> float:
-        lowered = text.lower()
-        return round(score * (1 + 0.1 * sum(t.lower() in lowered for t in terms)), 4)
+        return round(score * (1 + 0.1 * sum(words.contains(text, t) for t in terms)), 4)
 
     items = []
     if chunk.caption.strip():

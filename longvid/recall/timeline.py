@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from longvid import words
 from longvid.memory.store import VideoMemory
 from longvid.models.base import Embedder
 from longvid.recall.retrieve import Evidence, query_terms, retrieve
@@ -78,8 +79,7 @@ def moments(memory: VideoMemory) -> list[Evidence]:
 
 
 def _holds(item: Evidence, terms: list[str]) -> bool:
-    text = item.text.lower()
-    return bool(terms) and all(t.lower() in text for t in terms)
+    return bool(terms) and all(words.contains(item.text, t) for t in terms)
 
 
 def _terms(phrase: str) -> list[str]:
@@ -93,7 +93,7 @@ def locate(memory: VideoMemory, embedder: Embedder, phrase: str,
     ranked = [e for e in retrieve(memory, embedder, phrase, 5) if e.source != "visual"]
     terms = _terms(phrase)
     order = {(e.start, e.text): n for n, e in enumerate(ranked)}
-    scored = [(sum(t.lower() in m.text.lower() for t in terms), m) for m in everything]
+    scored = [(sum(words.contains(m.text, t) for t in terms), m) for m in everything]
     best = max((n for n, _ in scored), default=0)
     if best:
         held = [m for n, m in scored if n == best]
