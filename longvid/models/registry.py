@@ -66,6 +66,13 @@ OFFLINE: dict[str, tuple[Callable[[], str | None], str]] = {
         "frames are not embedded (no visual search, evenly spread closer looks)",
     ),
 }
+# What a packaged stand-in cannot do, said in its one warning.
+STAND_IN_LIMITS = {
+    "asr": " — it hears English only; for other languages set --asr to a multilingual Whisper "
+    "(e.g. a faster-whisper 'small' directory)",
+    "embedder": " — it reads English only (full-text search still matches any language); for "
+    "other languages set --embedder sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2",
+}
 _UNAVAILABLE = (ModelUnavailableError, MissingDependencyError, SpecError)
 
 
@@ -211,8 +218,8 @@ def load(channel: str, given: str | None = None, options: LoadOptions | None = N
             pass
         else:
             log.warning(
-                "default %s unavailable (%s); using packaged %s (longvid doctor checks each model)",
-                channel, reason, stand_in,
+                "default %s unavailable (%s); using packaged %s (longvid doctor checks each model)%s",
+                channel, reason, stand_in, STAND_IN_LIMITS.get(channel, ""),
             )
             model.info.details["stand_in"] = True
             return model
