@@ -28,6 +28,10 @@ class Setting:
 
 SETTINGS: dict[str, Setting] = {
     "home": Setting("LONGVID_HOME", None, "store root (default: the platform's user data dir)"),
+    "cache": Setting(
+        "LONGVID_CACHE", None, "derived model files: ONNX exports, measured CPU costs "
+        "(default: the platform's user cache dir)"
+    ),
     "device": Setting("LONGVID_DEVICE", "auto", "torch device: auto, cpu, cuda, cuda:1, mps"),
     "captioner": Setting("LONGVID_CAPTIONER", None, "video LLM spec, or none"),
     "llm": Setting("LONGVID_LLM", None, "answering LLM spec (default: the captioner on CUDA)"),
@@ -118,3 +122,13 @@ def store_root(flag: str | None = None) -> Path:
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("longvid"))
+
+
+def cache_root() -> Path:
+    """Derived model files, shared by every store: ``LONGVID_CACHE``/config, else the user cache dir."""
+    value = setting("cache")
+    if value:
+        return Path(value).expanduser()
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("longvid"))

@@ -21,6 +21,7 @@ CUT_LENGTHS = [2.0, 3.0, 1.6, 2.4]
 def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Never touch the user's real store or config."""
     monkeypatch.setenv("LONGVID_HOME", str(tmp_path / "longvid-home"))
+    monkeypatch.setenv("LONGVID_CACHE", str(tmp_path / "longvid-cache"))
     monkeypatch.setenv("LONGVID_CONFIG", str(tmp_path / "no-config.toml"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # tests never reach a model hub
     for name in (
