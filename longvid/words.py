@@ -115,6 +115,18 @@ def _run_terms(run: str) -> list[str]:
     return out
 
 
+def language(text: str) -> str | None:
+    """The ISO 639-1 code of the language ``text`` is mostly in (py3langid), or None when there
+    is too little text to tell (under 8 letters)."""
+    sample = text[:4000]
+    if sum(c.isalpha() for c in sample) < 8:
+        return None
+    import py3langid
+
+    code, _ = py3langid.classify(sample)
+    return str(code)
+
+
 def contains(text: str, term: str) -> bool:
     """Whether ``term`` (from ``terms``) occurs in ``text`` (raw)."""
     return term in normalize(text)

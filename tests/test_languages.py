@@ -12,6 +12,7 @@ from longvid_cli.app import app
 from typer.testing import CliRunner
 
 from longvid import words
+from longvid.memory.language import content_language
 from longvid.memory.library import open_memory
 from longvid.memory.store import SCHEMA, VideoMemory
 from longvid.models.registry import load
@@ -20,7 +21,7 @@ from longvid.pipeline.index import IndexModels, index_video
 from longvid.recall.retrieve import Evidence, query_terms
 from longvid.recall.support import grounded
 from tests.fakes import ScriptedChat
-from tests.media import shots_video
+from tests.media import H264, ffmpeg, shots_video
 
 runner = CliRunner()
 SCENE_S = 3.0
@@ -187,3 +188,44 @@ def test_an_older_memory_gains_the_any_script_index_without_reindexing(tmp_path:
         assert memory.chunks()[0].text == "警察发现了一个黑色的钱包"  # the stored text, untouched
     finally:
         memory.close()
+
+
+CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")  # Debian's fonts-wqy-zenhei
+SIGNS = ["出口在左边", "禁止吸烟", "北京南站"]
+
+
+def test_chinese_on_screen_text_is_read_and_searchable(tmp_path: Path, tiny_model) -> None:  # type: ignore[no-untyped-def]
+    reader = load("ocr", "rapidocr")
+    if reader is None or not CJK_FONT.is_file():
+        pytest.skip("needs rapidocr-onnxruntime and fonts-wqy-zenhei")
+    draw = []
+    for i, sign in enumerate(SIGNS):  # a slide of three signs, one line each
+        (tmp_path / f"{i}.txt").write_text(sign, encoding="utf-8")
+        draw.append(f"drawtext=fontfile={CJK_FONT}:textfile={tmp_path / f'{i}.txt'}:fontsize=56:"
+                    f"fontcolor=black:x=80:y={40 + 110 * i}")  # fmt: skip
+    video = tmp_path / "signs.mp4"
+    ffmpeg("-f", "lavfi", "-i", "color=c=white:size=640x360:rate=25:duration=3", "-vf", ",".join(draw),
+           *H264, str(video))  # fmt: skip
+    embedder = load("embedder", str(tiny_model("sentence_transformer")))
+    index_video(video, IndexModels(embedder=embedder, reader=reader), tmp_path / "store")
+    memory = open_memory(tmp_path / "store", str(video))
+    try:
+        read = [t.text for c in memory.chunks() for t in c.screen_text]
+        assert all(sign in read for sign in SIGNS), read
+        for query in ("出口", "左边", "吸烟", "北京", "南站"):
+            assert memory.lexical(query_terms(query), 1), query
+        assert not memory.lexical(query_terms("上海"), 1)
+    finally:
+        memory.close()
+
+
+def test_the_content_language_is_told_from_the_stored_text(chinese) -> None:  # type: ignore[no-untyped-def]
+    video, store = chinese
+    memory = open_memory(store, str(video))
+    try:
+        assert content_language(memory) == "zh"
+    finally:
+        memory.close()
+    assert words.language("El tren llegó con cuarenta minutos de retraso.") == "es"
+    assert words.language("電車は四十分遅れました。警察が財布を見つけました。") == "ja"
+    assert words.language("ok") is None
