@@ -17,6 +17,7 @@ from longvid.memory.library import open_memory
 from longvid.memory.store import SCHEMA, VideoMemory
 from longvid.models.registry import load
 from longvid.pipeline.ask import ask
+from longvid.pipeline.chapters import title_of
 from longvid.pipeline.index import IndexModels, index_video
 from longvid.recall.retrieve import Evidence, query_terms
 from longvid.recall.support import grounded
@@ -229,3 +230,9 @@ def test_the_content_language_is_told_from_the_stored_text(chinese) -> None:  # 
     assert words.language("El tren llegó con cuarenta minutos de retraso.") == "es"
     assert words.language("電車は四十分遅れました。警察が財布を見つけました。") == "ja"
     assert words.language("ok") is None
+
+
+def test_chapter_titles_end_at_a_chinese_full_stop() -> None:
+    assert title_of("火车晚点了四十分钟，乘客们都很着急。[00:01:32] 然后警察来了。") == "火车晚点了四十分钟，乘客们都很着急"
+    long = title_of("警察在公园的长椅下面发现了一个黑色的钱包，然后他把钱包交给了派出所的值班警察和所长。")
+    assert long.endswith("…") and len(long) <= 31

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from longvid.words import NO_SPACE_CHAR
+
 MIN_CHAPTER_S = 10.0
 _TITLE_CHARS = 60
 
@@ -26,10 +28,13 @@ def title_of(text: str) -> str:
     """A short title: the first sentence, citations removed, cut at a word to one line."""
     plain = " ".join(re.sub(r"\[[^\]]*\]", "", text).split())
     plain = re.sub(r"\s+([.,;:!?])", r"\1", plain)  # where a citation stood before a full stop
-    sentence = re.split(r"(?<=[.!?])\s", plain, maxsplit=1)[0].rstrip(".").strip() or "Untitled"
-    if len(sentence) <= _TITLE_CHARS:
+    first = re.split(r"(?<=[.!?])\s|(?<=[。！？])", plain, maxsplit=1)[0]
+    sentence = first.rstrip(".。").strip() or "Untitled"
+    limit = _TITLE_CHARS // 2 if NO_SPACE_CHAR.search(sentence) else _TITLE_CHARS  # wide characters
+    if len(sentence) <= limit:
         return sentence
-    return sentence[:_TITLE_CHARS].rsplit(" ", 1)[0] + "…"
+    cut = sentence[:limit]
+    return (cut if NO_SPACE_CHAR.search(cut[-1]) else cut.rsplit(" ", 1)[0]) + "…"
 
 
 def chapters(sections: list[dict[str, Any]]) -> list[Chapter]:
