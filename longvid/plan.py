@@ -5,6 +5,7 @@ equal pieces; short shots are merged with the following ones until a chunk lasts
 ``min_chunk_s`` (unless that would pass ``max_chunk_s``). Each chunk gets evenly spaced frame
 times that respect the budget: at most ``max_frames`` frames, at least ``min_gap_s`` apart.
 The planner is incremental, so chunks can be captioned while the video is still being decoded.
+On a CPU, ``caption_budget`` sets frames, new tokens and chunk length from what one chunk costs.
 """
 
 from __future__ import annotations
@@ -153,3 +154,69 @@ def plan_chunks(shots: Iterable[Shot], budget: FrameBudget | None = None) -> lis
     planner = ChunkPlanner(budget)
     chunks = [chunk for shot in shots for chunk in planner.add(shot)]
     return chunks + planner.finish()
+
+
+# --- a budget set by compute (CPU captioning) ----------------------------------------------------
+
+# Views from the least useful one up: (frames per chunk, new tokens). The last rung is the
+# model's own limits (the budget a GPU gets).
+VIEW_LADDER = ((4, 96), (4, 128), (6, 128), (8, 128), (8, 192), (12, 192), (16, 256), (24, 256))
+MIN_VIEW = VIEW_LADDER[0]
+PREFERRED_CHUNK_S = 30.0
+"""Chunks as long as this keep the richest view that still keeps up; longer ones only when even
+the least view costs more."""
+
+
+@dataclass(frozen=True)
+class CaptionCost:
+    """What one chunk costs a captioner on this machine, in seconds."""
+
+    fixed_s: float  # the prompt's text, the call itself
+    per_frame_s: float  # vision tower plus the prefill of the frame's visual tokens
+    per_token_s: float  # one generated token
+
+    def chunk_s(self, frames: int, new_tokens: int) -> float:
+        return self.fixed_s + frames * self.per_frame_s + new_tokens * self.per_token_s
+
+
+@dataclass(frozen=True)
+class CaptionBudget:
+    """Frames, chunk length and new tokens chosen so captioning keeps pace with the video."""
+
+    budget: FrameBudget
+    new_tokens: int
+    chunk_cost_s: float  # one chunk at this view, at most
+
+    def estimate_s(self, duration: float) -> float:
+        """Seconds of captioning for ``duration`` seconds of video, at most about (every chunk
+        is at least ``min_chunk_s`` long, but for a short tail or a shot cut before a long one)."""
+        chunks = max(1, math.ceil(duration / max(self.budget.min_chunk_s, _EPS) - _EPS))
+        return chunks * self.chunk_cost_s
+
+
+def caption_budget(
+    cost: CaptionCost, base: FrameBudget, new_tokens: int, pace: float = 0.8
+) -> CaptionBudget:
+    """The richest view (frames, new tokens) under the model's limits whose chunks keep pace.
+
+    ``pace``: captioning seconds per second of video (below 1 leaves room for decoding, speech
+    and embedding). The view is the richest rung of ``VIEW_LADDER`` whose chunk cost fits in
+    ``pace`` × ``PREFERRED_CHUNK_S``; chunks last at least cost / ``pace``. When even the least
+    view (4 frames, 96 tokens) does not fit, it is used with chunks as long as it needs.
+    """
+    cap_frames, cap_tokens = base.max_frames, new_tokens
+    rungs = [(min(f, cap_frames), min(t, cap_tokens)) for f, t in VIEW_LADDER]
+    rungs = sorted({*rungs, (cap_frames, cap_tokens)})
+    fitting = [r for r in rungs if cost.chunk_s(*r) <= pace * max(PREFERRED_CHUNK_S, base.min_chunk_s)]
+    frames, tokens = max(fitting, key=lambda r: (r[0] * r[1], r)) if fitting else rungs[0]
+    chunk_cost = cost.chunk_s(frames, tokens)
+    needed = chunk_cost / pace
+    # whole 5 s steps: a slightly different measurement keeps the same memory key
+    min_chunk = base.min_chunk_s if needed <= base.min_chunk_s else 5.0 * math.ceil(needed / 5.0)
+    budget = FrameBudget(
+        max_frames=frames,
+        min_gap_s=base.min_gap_s,
+        min_chunk_s=float(min_chunk),
+        max_chunk_s=max(base.max_chunk_s, 2.0 * min_chunk),  # a long shot's pieces stay >= min
+    )
+    return CaptionBudget(budget, tokens, chunk_cost)

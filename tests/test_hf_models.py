@@ -233,11 +233,12 @@ def test_indexing_uses_the_onnx_copy_once_there_is_one(
     from longvid.models.registry import load_embedder
 
     spec = str(tiny_model("sentence_transformer"))
-    assert isinstance(load_embedder(spec, LoadOptions(), tmp_path / "models"), SentenceEmbedder)
+    assert isinstance(load_embedder(spec, LoadOptions()), SentenceEmbedder)
     args = ["index", str(cuts_video), "--captioner", "none", "--asr", "none", "--ocr", "none",
-            "--visual-embedder", "none", "--embedder", spec, "--store", str(tmp_path)]  # fmt: skip
-    assert CliRunner().invoke(app, args).exit_code == 0  # exports the copy
-    fast = load_embedder(spec, LoadOptions(), tmp_path / "models")
+            "--visual-embedder", "none", "--embedder", spec, "--store", str(tmp_path / "a")]  # fmt: skip
+    assert CliRunner().invoke(app, args).exit_code == 0  # exports the copy, once per user
+    fast = load_embedder(spec, LoadOptions())
     assert isinstance(fast, OnnxQueryEmbedder) and fast.info.spec == str(Path(spec).resolve())
     again = CliRunner().invoke(app, args)
     assert again.exit_code == 0 and "up to date" in again.stdout  # the same memory: same settings
+    assert not (tmp_path / "a" / "models").exists()  # not per store: a fresh store starts fast

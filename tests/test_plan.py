@@ -96,3 +96,44 @@ def test_invalid_budget_is_rejected() -> None:
         FrameBudget(max_frames=0)
     with pytest.raises(ValueError):
         FrameBudget(min_chunk_s=10, max_chunk_s=5)
+
+
+# --- the CPU budget ---------------------------------------------------------------------------
+
+from longvid.plan import CaptionCost, caption_budget  # noqa: E402
+
+
+def test_a_fast_machine_keeps_the_models_own_limits() -> None:
+    base = FrameBudget(max_frames=32)
+    plan = caption_budget(CaptionCost(0.01, 0.001, 0.001), base, new_tokens=256)
+    assert plan.budget == base and plan.new_tokens == 256
+
+
+def test_a_slow_machine_gets_the_least_view_and_longer_chunks_that_keep_pace() -> None:
+    cost = CaptionCost(fixed_s=2.0, per_frame_s=3.0, per_token_s=0.1)  # 4 frames, 96 tokens: 23.6 s
+    plan = caption_budget(cost, FrameBudget(max_frames=32), new_tokens=256, pace=0.5)
+    assert (plan.budget.max_frames, plan.new_tokens) == (4, 96)
+    assert plan.chunk_cost_s == pytest.approx(23.6)
+    assert plan.budget.min_chunk_s == 50.0  # 23.6 / 0.5 = 47.2 s, in whole 5 s steps
+    assert plan.budget.max_chunk_s >= 2 * plan.budget.min_chunk_s
+    # an hour of video: at most 72 chunks of 23.6 s, under the 0.5 pace asked for
+    assert plan.estimate_s(3600) <= 0.5 * 3600
+
+
+def test_between_the_two_the_richest_view_that_fits_a_30_second_chunk() -> None:
+    cost = CaptionCost(fixed_s=1.0, per_frame_s=1.0, per_token_s=0.05)
+    plan = caption_budget(cost, FrameBudget(max_frames=32), new_tokens=256, pace=1.0)
+    assert plan.chunk_cost_s <= 30.0
+    assert (plan.budget.max_frames, plan.new_tokens) == (16, 256)  # 1 + 16 + 12.8 = 29.8 s
+    assert plan.budget.min_chunk_s == 30.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(0, 20), st.floats(0, 20), st.floats(0, 2), st.integers(1, 64), st.integers(1, 512))
+def test_the_budget_never_passes_the_models_limits(
+    fixed: float, frame: float, token: float, frames: int, tokens: int
+) -> None:
+    plan = caption_budget(CaptionCost(fixed, frame, token), FrameBudget(max_frames=frames), tokens)
+    assert plan.budget.max_frames <= frames and plan.new_tokens <= tokens
+    assert plan.budget.max_frames >= min(4, frames) and plan.new_tokens >= min(96, tokens)
+    assert plan.budget.min_chunk_s * 0.8 >= plan.chunk_cost_s - 1e-6 or plan.budget.min_chunk_s == 4.0

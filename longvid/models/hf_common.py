@@ -34,13 +34,47 @@ def nvidia_driver_present() -> bool:
     return Path("/proc/driver/nvidia/version").exists() or shutil.which("nvidia-smi") is not None
 
 
-def pick_dtype(device: str) -> Any:
-    """bfloat16 on CUDA (float16 where bf16 is unsupported), float32 elsewhere."""
+# CPU kernels for a model's weights: "fp32", "bf16", or "int8" (dynamic int8 on Linear layers).
+CPU_KERNELS = ("fp32", "bf16", "int8")
+
+
+def pick_dtype(device: str, kernel: str = "auto") -> Any:
+    """bfloat16 on CUDA (float16 where bf16 is unsupported); on CPU float32 unless ``kernel``
+    asks for bf16."""
     import torch
 
     if device.startswith("cuda"):
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.float32
+    return torch.bfloat16 if kernel == "bf16" else torch.float32
+
+
+def prepare_for_device(model: Any, device: str, kernel: str = "auto") -> Any:
+    """Move ``model`` to ``device`` for inference; on CPU, quantise Linear layers to int8 when
+    ``kernel`` is ``int8`` and use one thread per physical core."""
+    import torch
+
+    model = model.to(device).eval()
+    if device.startswith("cuda"):
+        return model
+    torch.set_num_threads(physical_cores())
+    if kernel == "int8":
+        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+    return model
+
+
+@cache
+def physical_cores() -> int:
+    """Physical CPU cores (hyper-threads share one core's arithmetic units), at least 1."""
+    pairs, physical = set(), "0"
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("physical id"):
+                physical = line.split(":")[1].strip()
+            elif line.startswith("core id"):
+                pairs.add((physical, line.split(":")[1].strip()))
+    except OSError:
+        pass
+    return max(1, min(len(pairs) or os.cpu_count() or 1, len(os.sched_getaffinity(0))))
 
 
 _NOT_CACHED = (

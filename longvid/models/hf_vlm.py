@@ -17,9 +17,11 @@ from longvid.models.hf_common import (
     load_or_explain,
     pick_device,
     pick_dtype,
+    prepare_for_device,
 )
 from longvid.models.prompts import caption_prompt
 from longvid.models.specs import ModelSpec
+from longvid.plan import CaptionCost
 
 VIDEO_FAMILIES = (
     "qwen2_vl",
@@ -53,6 +55,7 @@ class HFVideoCaptioner(Captioner):
         batch_size: int = 2,
         max_new_tokens: int = 256,
         trust_remote_code: bool = False,
+        kernel: str = "auto",
     ) -> None:
         from transformers import AutoConfig, AutoModelForImageTextToText
 
@@ -82,10 +85,12 @@ class HFVideoCaptioner(Captioner):
             "captioner",
             name,
             lambda: AutoModelForImageTextToText.from_pretrained(
-                name, dtype=pick_dtype(self.device), trust_remote_code=trust_remote_code
+                name, dtype=pick_dtype(self.device, kernel), trust_remote_code=trust_remote_code
             ),
         )
-        self.model.to(self.device).eval()
+        self.model = prepare_for_device(self.model, self.device, kernel)
+        self.kernel = kernel
+        self._cost: CaptionCost | None = None
         self.family = config.model_type
         self.batch_size = max(1, batch_size)
         self.max_new_tokens = max_new_tokens
@@ -102,6 +107,28 @@ class HFVideoCaptioner(Captioner):
                 "tokens_per_frame": self.tokens_per_frame,
             },
         )
+
+    def caption_cost(self) -> CaptionCost | None:
+        """Seconds a chunk costs on this CPU (measured once per machine, then remembered); None
+        on a GPU, where the context window sets the budget."""
+        if not self.device.startswith("cpu"):
+            return None
+        if self._cost is None:
+            import torch
+
+            from longvid.models.cpu_cost import remembered_cost
+
+            key = f"{self.info.spec}|{self.kernel}|{torch.get_num_threads()}"
+            self._cost = remembered_cost(key, self._timed_call)
+        return self._cost
+
+    def _timed_call(self, frames: int, new_tokens: int) -> None:
+        import torch
+
+        inputs = self._inputs([_probe_request(frames)]).to(self.device)
+        with torch.inference_mode():
+            self.model.generate(**inputs, max_new_tokens=new_tokens, min_new_tokens=new_tokens,
+                                do_sample=False)  # fmt: skip
 
     def as_chat(self) -> ChatModel:
         """The same loaded model as the answering LLM (no second copy in memory)."""
@@ -162,16 +189,21 @@ class HFVideoCaptioner(Captioner):
 
     def _measure_tokens_per_frame(self) -> int:
         """Visual tokens one frame costs, measured with the model's own processor."""
-        import numpy as np
-
-        from longvid.media.frames import Frame
 
         def tokens(count: int) -> int:
-            frames = [Frame(float(i), np.zeros((*_PROBE_SIZE, 3), np.uint8)) for i in range(count)]
-            request = CaptionRequest(0.0, float(count), frames, instruction="x")
-            return int(self._inputs([request])["input_ids"].shape[1])
+            return int(self._inputs([_probe_request(count)])["input_ids"].shape[1])
 
         return max(1, (tokens(4) - tokens(2)) // 2)
+
+
+def _probe_request(frames: int) -> CaptionRequest:
+    """``frames`` blank 16:9 frames, one a second, with a one-word instruction."""
+    import numpy as np
+
+    from longvid.media.frames import Frame
+
+    images = [Frame(float(i), np.zeros((*_PROBE_SIZE, 3), np.uint8)) for i in range(frames)]
+    return CaptionRequest(0.0, float(frames), images, instruction="x")
 
 
 def _load_processor(name: str, config: Any, trust_remote_code: bool) -> Any:

@@ -277,11 +277,13 @@ def load_chat(
     return load("llm", given, options)
 
 
-def load_embedder(given: str | None, options: LoadOptions, cache: Path) -> Embedder:
-    """The embedder channel for indexing: its ONNX copy under ``cache`` when one was exported
-    (the same vectors, without importing torch and sentence-transformers), else the model."""
+def load_embedder(given: str | None, options: LoadOptions, cache: Path | None = None) -> Embedder:
+    """The embedder channel for indexing: its ONNX copy (in ``cache``, by default the user
+    cache shared by every store) when one was exported: the same vectors, without importing
+    torch and sentence-transformers; else the model."""
     from longvid.models.onnx_embed import export_folder
 
+    cache = cache or model_cache()
     text, _ = resolve("embedder", given, options)
     try:
         spec = str(parse_spec(text))
@@ -293,13 +295,22 @@ def load_embedder(given: str | None, options: LoadOptions, cache: Path) -> Embed
     return embedder
 
 
-def load_query_embedder(spec: str, cache: Path) -> Embedder:
-    """The embedder ``spec`` for queries: its ONNX copy under ``cache`` when there is one.
+def model_cache() -> Path:
+    """Where exported copies of models live: once per user, not once per store."""
+    from longvid.config import cache_root
+
+    return cache_root() / "models"
+
+
+def load_query_embedder(spec: str, cache: Path | None = None) -> Embedder:
+    """The embedder ``spec`` for queries: its ONNX copy under ``cache`` (by default the user
+    cache) when there is one.
 
     Otherwise the full model loads (and is exported, so the next query is fast).
     """
     from longvid.models.onnx_embed import OnnxQueryEmbedder, export_folder
 
+    cache = cache or model_cache()
     folder = export_folder(cache, spec)
     if (folder / "meta.json").is_file():
         try:
@@ -314,11 +325,11 @@ def load_query_embedder(spec: str, cache: Path) -> Embedder:
     return embedder
 
 
-def keep_query_copy(embedder: Embedder, cache: Path) -> None:
+def keep_query_copy(embedder: Embedder, cache: Path | None = None) -> None:
     """Export a sentence-transformers embedder to ONNX under ``cache`` once (for fast queries)."""
     from longvid.models.embed import SentenceEmbedder
     from longvid.models.onnx_embed import export_folder, export_onnx
 
-    folder = export_folder(cache, embedder.info.spec)
+    folder = export_folder(cache or model_cache(), embedder.info.spec)
     if isinstance(embedder, SentenceEmbedder) and not folder.exists():
         export_onnx(embedder.model, embedder.info.spec, embedder.dimension, folder)

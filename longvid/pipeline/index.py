@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from longvid.memory.store import VideoMemory
 from longvid.models.registry import keep_query_copy
 from longvid.pipeline.build import IndexModels, IndexOptions, build_memory
 from longvid.pipeline.parts import index_part, index_parts, plan_parts
-from longvid.plan import FrameBudget
+from longvid.plan import CaptionBudget, FrameBudget, caption_budget
 from longvid.progress import Progress, Stage
 from longvid.timeline import Span
 
@@ -57,7 +57,7 @@ def load_index_models(choice: ModelChoice, root: Path) -> IndexModels:
         frame_cap=int(setting("max_frames", choice.max_frames)),
     )
     return IndexModels(
-        embedder=load_embedder(choice.embedder, options, root / "models"),
+        embedder=load_embedder(choice.embedder, options),
         captioner=load("captioner", choice.captioner, options),
         transcriber=load("asr", choice.asr, options),
         reader=load("ocr", choice.ocr, options),
@@ -79,11 +79,27 @@ class IndexResult:
     memory: str
 
 
+def cpu_caption_budget(models: IndexModels, options: IndexOptions) -> CaptionBudget | None:
+    """On a CPU, frames, chunk length and new tokens set by what a chunk costs there, so that
+    captioning keeps pace with the video; None where the model's context sets the budget."""
+    captioner = models.captioner
+    measure = getattr(captioner, "caption_cost", None)
+    cost = measure() if measure is not None else None
+    if captioner is None or cost is None:
+        return None
+    frames = min(options.budget.max_frames, captioner.max_frames)
+    return caption_budget(cost, replace(options.budget, max_frames=frames),
+                          int(getattr(captioner, "max_new_tokens", 256)))  # fmt: skip
+
+
 def memory_settings(models: IndexModels, options: IndexOptions) -> dict[str, Any]:
     """Everything that changes what is stored: a new value means a new memory beside the old."""
     budget = asdict(options.budget)
     if models.captioner is not None:
         budget["max_frames"] = min(budget["max_frames"], models.captioner.max_frames)
+    cpu = cpu_caption_budget(models, options)
+    if cpu is not None:
+        budget = {**asdict(cpu.budget), "new_tokens": cpu.new_tokens}
     visual = (
         {"visual_embedder": models.visual.info.spec, "visual_every_s": options.visual_every_s}
         if models.visual is not None
@@ -120,7 +136,10 @@ def _prepare(
     info = probe(path)  # fails fast, before anything is written, on a bad file
     settings = memory_settings(models, options)
     if models.captioner is not None:
-        options = IndexOptions(options.shots, FrameBudget(**settings["budget"]), options.frame_side,
+        budget = dict(settings["budget"])
+        if "new_tokens" in budget:
+            models.captioner.max_new_tokens = budget.pop("new_tokens")  # type: ignore[attr-defined]
+        options = IndexOptions(options.shots, FrameBudget(**budget), options.frame_side,
                                options.visual_every_s)  # fmt: skip
     return _Video(path, info, fingerprint(path), settings, options)
 
@@ -167,7 +186,7 @@ def index_video(
                 _complete(memory)
                 if join_library:
                     library.add(memory)  # search --all finds it without opening it
-                keep_query_copy(models.embedder, root / "models")  # fast queries from now on
+                keep_query_copy(models.embedder)  # fast queries (and fresh stores) from now on
             return IndexResult(str(path), video.id, "indexed", memory.chunk_count(),
                                round(duration, 3), time.monotonic() - started, computed, str(memory.folder))  # fmt: skip
         finally:

@@ -1,0 +1,70 @@
+"""What one caption costs a local video LLM on this machine, measured once and remembered.
+
+Three short generations split the cost of a chunk into a fixed part, a part per frame (vision
+tower and the prefill of the frame's visual tokens) and a part per generated token. The result
+is kept in the user cache, keyed by model, kernel, threads and CPU, so it is measured once per
+machine (and a memory's key, which the budget built from it is part of, stays the same).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from longvid.config import cache_root
+from longvid.plan import CaptionCost
+
+# (frames, new tokens) of the three timed calls; a warm-up call comes first
+_CALLS = ((1, 1), (2, 1), (1, 9))
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def measure(run: Callable[[int, int], None]) -> CaptionCost:
+    """Time ``run(frames, new_tokens)`` for the three calls; split into fixed, frame, token."""
+    run(1, 1)  # warm-up: first-call kernel choice and allocation
+    seconds = []
+    for frames, tokens in _CALLS:
+        started = time.perf_counter()
+        run(frames, tokens)
+        seconds.append(time.perf_counter() - started)
+    one, two_frames, nine_tokens = seconds
+    per_frame = max(two_frames - one, 0.0)
+    per_token = max((nine_tokens - one) / 8, 0.0)
+    return CaptionCost(max(one - per_frame - per_token, 0.0), per_frame, per_token)
+
+
+def remembered_cost(key: str, run: Callable[[int, int], None]) -> CaptionCost:
+    """The cost for ``key`` (model, kernel, threads) on this CPU: from the cache, else measured."""
+    file = cache_root() / "caption-costs.json"
+    name = hashlib.sha1(f"{key}|{_cpu_name()}".encode()).hexdigest()[:16]
+    try:
+        known = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        known = {}
+    if name in known:
+        return CaptionCost(**known[name])
+    cost = measure(run)
+    known[name] = {"fixed_s": round(cost.fixed_s, 4), "per_frame_s": round(cost.per_frame_s, 4),
+                   "per_token_s": round(cost.per_token_s, 4)}  # fmt: skip
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        work = file.with_suffix(f".{os.getpid()}.tmp")
+        work.write_text(json.dumps(known), encoding="utf-8")
+        os.replace(work, file)
+    except OSError:
+        pass  # measured again next time
+    return CaptionCost(**known[name])
