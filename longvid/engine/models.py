@@ -135,7 +135,7 @@ class Engine:
 
     def query_embedder(self, spec: str) -> Embedder:
         """The embedder a memory was built with (its ONNX copy when there is one: no torch)."""
-        return self._once(("embedder", spec), lambda: load_query_embedder(spec, self.store / "models"))
+        return self._once(("embedder", spec), lambda: load_query_embedder(spec))
 
     def visual(self, spec: str | None) -> VisualEmbedder | None:
         """The image–text encoder a memory's frames were embedded with (None if it has none)."""
