@@ -70,7 +70,7 @@ def ask(
                             max_frames=max_frames, inspect=inspect,
                             on_step=print_step if trace else None)  # fmt: skip
         if as_json:
-            emit_json(result.to_dict(target.path))
+            emit_json({**result.to_dict(target.path), "speakers": target.speakers_at(result.cited)})
         else:
             typer.echo(result.answer)
             if not result.evidence:
@@ -94,6 +94,10 @@ def search(
         bool, typer.Option("--all", help="Search every video in the store.")
     ] = False,
     top_k: Annotated[int, typer.Option(min=1, help="Moments to return.")] = 5,
+    speaker: Annotated[
+        str | None,
+        typer.Option(help="Only moments where this speaker talks: an id (S2) or a given name."),
+    ] = None,
     store: Store = None,
     as_json: AsJson = False,
 ) -> None:
@@ -107,15 +111,16 @@ def search(
     else:
         if query is None:
             raise typer.BadParameter("give a query after the video (or use --all QUERY)")
-        moments = open_video(target, engine).search(query, top_k)
+        moments = open_video(target, engine).search(query, top_k, speaker=speaker)
     for moment in moments:
         if as_json:
             emit_json(moment.to_dict())
         else:
             prefix = f"{moment.video}  " if everywhere else ""
             text = " ".join(moment.text.split())
+            voices = f"({', '.join(moment.speakers)})  " if moment.speakers else ""
             typer.echo(
-                f"{prefix}[{hms(moment.start)}–{hms(moment.end)}] {moment.score:.2f}  {text[:160]}"
+                f"{prefix}[{hms(moment.start)}–{hms(moment.end)}] {moment.score:.2f}  {voices}{text[:160]}"
             )
 
 
@@ -141,21 +146,41 @@ def summarize(
     ] = Format.md,
     store: Store = None,
     index_first: IndexFirst = False,
+    by_speaker: Annotated[
+        bool, typer.Option("--by-speaker", help="Summarise each speaker's part instead.")
+    ] = False,
     as_json: AsJson = False,
 ) -> None:
     """Summarise videos (cached): sections with times, then the whole."""
     engine = engine_for(store, llm=llm)
 
     def work(path: str) -> Any:
-        return open_video(path, engine, index_first).summarize()
+        video = open_video(path, engine, index_first)
+        return video.summarize_speakers() if by_speaker else video.summarize()
 
     batch = Batch()
     for path, result in batch.run(expand_videos(videos), work):
-        if as_json:
+        if by_speaker and as_json:
+            emit_json({"video": path, "speakers": result})
+        elif by_speaker:
+            typer.echo(render_speakers(path, result))
+        elif as_json:
             emit_json({"video": path, **result.to_dict()})
         else:
             typer.echo(render_summary(path, result, fmt))
     batch.exit()
+
+
+def render_speakers(path: str, speakers: list[dict[str, Any]]) -> str:
+    """Each speaker's summary as Markdown (a note where no speakers were found)."""
+    if not speakers:
+        return f"# {path}\n\nNo speakers found (run: longvid speakers {path}).\n"
+    parts = []
+    for s in speakers:
+        title = f"{s['name']} ({s['id']})" if s["name"] else s["id"]
+        parts.append(f"## {title} — {hms(s['talk_s'])} in {s['turns']} turns\n\n{s['summary']}")
+    body = "\n\n".join(parts)
+    return f"# {path}\n\n{body}\n"
 
 
 def render_summary(path: str, result: Any, fmt: Format) -> str:

@@ -40,6 +40,14 @@ def index(
     max_frames: Annotated[
         int | None, typer.Option(min=1, help="Most frames per chunk for the captioner.")
     ] = None,
+    speakers: Annotated[
+        str | None,
+        typer.Option(
+            help="Who speaks when: resemblyzer (default where installed and there is speech), "
+            "a pyannote hub id or pipeline directory, or none. Runs after speech; on an indexed "
+            "video it runs alone (nothing re-captioned or re-transcribed)."
+        ),
+    ] = None,
     detector: Annotated[Detector, typer.Option(help="PySceneDetect detector.")] = Detector.adaptive,
     threshold: Annotated[float | None, typer.Option(help="Detector threshold.")] = None,
     min_shot: Annotated[float, typer.Option(help="Minimum shot length in seconds.")] = 0.6,
@@ -94,7 +102,7 @@ def index(
     paths = expand_videos(videos)
     engine = Engine(store, captioner=captioner, asr=asr, ocr=ocr, embedder=embedder,
                     visual_embedder=visual_embedder, device=device, max_frames=max_frames,
-                    visual_every=visual_every)  # fmt: skip
+                    visual_every=visual_every, speakers=speakers)  # fmt: skip
     shots = ShotOptions(detector.value, threshold, min_shot)
     if ray is not None:
         from longvid.distributed.ray_index import RayPlan, task_gpus
@@ -179,12 +187,24 @@ def _json(path: str, result: Any, error: str | None) -> dict[str, Any]:
                 "duration": None, "elapsed_s": None, "error": error}  # fmt: skip
     return {"video": path, "id": result.id, "status": result.status, "chunks": result.chunks,
             "computed": result.computed,  # captioned by this run; the rest resumed
-            "duration": result.duration, "elapsed_s": round(result.elapsed_s, 2), "error": None}  # fmt: skip
+            "duration": result.duration, "elapsed_s": round(result.elapsed_s, 2), "error": None,
+            "speakers": _speakers(result)}  # fmt: skip
+
+
+def _speakers(result: Any) -> list[dict[str, Any]] | None:
+    """The speakers found (None: the channel was off)."""
+    found = getattr(result, "speakers", None)
+    return [s.to_dict() for s in found.speakers] if found is not None else None
 
 
 def _line(result: Any) -> str:
+    speakers, found = _speakers(result), getattr(result, "speakers", None)
+    said = f", {len(speakers)} speakers" if speakers is not None else ""
+    if result.status == "up-to-date" and found is not None and found.status == "found":
+        return (f"{result.video}: up to date ({result.chunks} chunks); found "
+                f"{len(found.speakers)} speakers in {found.elapsed_s:.1f} s")  # fmt: skip
     if result.status == "up-to-date":
-        return f"{result.video}: up to date ({result.chunks} chunks), nothing to do"
+        return f"{result.video}: up to date ({result.chunks} chunks{said}), nothing to do"
     resumed = result.chunks - result.computed
     extra = f", {resumed} resumed from an earlier run" if resumed else ""
-    return f"{result.video}: indexed {result.chunks} chunks in {result.elapsed_s:.1f} s{extra}"
+    return f"{result.video}: indexed {result.chunks} chunks{said} in {result.elapsed_s:.1f} s{extra}"

@@ -83,8 +83,10 @@ def build_server(service: Service) -> Any:
 
         def work() -> dict[str, Any]:
             result = index(service.video(video), service.engine, progress=progress)
+            found = result.speakers.speakers if result.speakers is not None else None
             return {"video": result.video, "id": result.id, "status": result.status,
-                    "chunks": result.chunks, "duration": result.duration}  # fmt: skip
+                    "chunks": result.chunks, "duration": result.duration,
+                    "speakers": [s.to_dict() for s in found] if found is not None else None}  # fmt: skip
 
         return await anyio.to_thread.run_sync(failing_as_tool_errors, work)
 
@@ -97,7 +99,8 @@ def build_server(service: Service) -> Any:
 
         def work() -> dict[str, Any]:
             target = service.open(video)
-            return dict(target.ask(question).to_dict(target.path))
+            answer = target.ask(question)
+            return {**answer.to_dict(target.path), "speakers": target.speakers_at(answer.cited)}
 
         return await anyio.to_thread.run_sync(failing_as_tool_errors, work)
 
@@ -106,6 +109,7 @@ def build_server(service: Service) -> Any:
         query: Annotated[str, Field(description="What to look for (words or a description).", min_length=1, max_length=500)],
         video: Annotated[str | None, Field(description="An indexed video; leave out to search every video.")] = None,
         top_k: TopK = 5,
+        speaker: Annotated[str | None, Field(description="With a video: only moments where this speaker talks (an id like S2, or a given name).")] = None,
     ) -> list[dict[str, Any]]:
         """Find the moments matching a query in one indexed video, or in all of them."""
         from longvid.engine import library
@@ -114,17 +118,39 @@ def build_server(service: Service) -> Any:
             if video is None:
                 found = library(engine=service.engine).search(query, top_k)
             else:
-                found = service.open(video).search(query, top_k)
+                found = service.open(video).search(query, top_k, speaker=speaker)
             return [m.to_dict() for m in found]
 
         return await anyio.to_thread.run_sync(failing_as_tool_errors, work)
 
     @server.tool()
-    async def summarize(video: IndexedArg) -> dict[str, Any]:
-        """Summarise an indexed video: a whole-video summary and timed sections."""
+    async def summarize(
+        video: IndexedArg,
+        by_speaker: Annotated[bool, Field(description="Summarise each speaker's part instead.")] = False,
+    ) -> dict[str, Any]:
+        """Summarise an indexed video: a whole-video summary and timed sections (or, by speaker,
+        each speaker's part)."""
 
         def work() -> dict[str, Any]:
-            return {"video": video, **service.open(video).summarize().to_dict()}
+            target = service.open(video)
+            if by_speaker:
+                return {"video": video, "speakers": target.summarize_speakers()}
+            return {"video": video, **target.summarize().to_dict()}
+
+        return await anyio.to_thread.run_sync(failing_as_tool_errors, work)
+
+    @server.tool()
+    async def speakers(
+        video: IndexedArg,
+        names: Annotated[dict[str, str] | None, Field(description='Names to give, e.g. {"S2": "Dr. Ortiz"} (an empty name clears one).')] = None,
+    ) -> dict[str, Any]:
+        """Who speaks in an indexed video: each speaker's id, name, talk time and turns
+        ([start, end] seconds), found from the audio first if not yet; names given are kept."""
+
+        def work() -> dict[str, Any]:
+            given = {k: (v or None) for k, v in (names or {}).items()}
+            found = service.open(video).speakers(given)
+            return {"video": video, "speakers": [s.to_dict() for s in found]}
 
         return await anyio.to_thread.run_sync(failing_as_tool_errors, work)
 
@@ -185,6 +211,9 @@ def mcp(
     embedder: Annotated[str | None, typer.Option(help="Embedder spec for indexing.")] = None,
     asr: Annotated[str | None, typer.Option(help="Speech model spec for indexing.")] = None,
     ocr: Annotated[str | None, typer.Option(help="On-screen text reader for indexing.")] = None,
+    speakers: Annotated[
+        str | None, typer.Option(help="Speakers backend: resemblyzer, a pyannote pipeline, or none.")
+    ] = None,
 ) -> None:
     """Serve longvid's tools to AI assistants over MCP (stdio, or --http HOST:PORT)."""
     try:
@@ -195,7 +224,8 @@ def mcp(
         raise MissingDependencyError("mcp", "mcp") from None
     from longvid_cli.querying import engine_for
 
-    engine = engine_for(store, captioner=captioner, llm=llm, embedder=embedder, asr=asr, ocr=ocr)
+    engine = engine_for(store, captioner=captioner, llm=llm, embedder=embedder, asr=asr, ocr=ocr,
+                        speakers=speakers)  # fmt: skip
     server = build_server(Service(root or [Path.cwd()], engine))
     if http is None:
         server.run("stdio")

@@ -67,42 +67,30 @@ def speakers(
     Speakers are found once from the video's audio and stored with its memory (nothing is
     re-captioned or re-transcribed); --name then labels them in evidence, answers and reports.
     """
-    from longvid.config import store_root
+    from longvid.engine import Engine, Video
     from longvid.models.diarize import SpeakerCount
-    from longvid.models.speakers import Diarizer, load_diarizer, speakers_spec
-    from longvid.pipeline.speakers import (
-        TRANSCRIPT_FORMATS,
-        render_transcript,
-        speakers_of_video,
-        transcript_of_video,
-    )
+    from longvid.pipeline.speakers import TRANSCRIPT_FORMATS, render_transcript
 
     if transcript is not None and transcript not in TRANSCRIPT_FORMATS:
         report_error(f"unknown --transcript format '{transcript}'", "use srt, vtt or json")
         raise typer.Exit(EXIT_USAGE)
     names = _names(name or [])
     count = SpeakerCount(num_speakers, min_speakers, max_speakers)
-    root = store_root(str(store) if store else None)
-    loaded: list[Diarizer | None] = []
-
-    def diarizer() -> Diarizer | None:  # loaded once, and only if some video needs it
-        if not loaded:
-            # asked for here: a backend that cannot load is an error, not a warning
-            loaded.append(load_diarizer(backend or speakers_spec()[0], device))
-        return loaded[0]
-
+    engine = Engine(store, speakers=backend, device=device)  # the backend loads once, if needed
     refresh = bool(backend or num_speakers or min_speakers or max_speakers or window)
     batch = Batch()
     for path in expand_videos(videos):
 
         def work(item: str) -> Any:
             with Bars(Path(item).name, quiet) as bars:
-                return speakers_of_video(root, item, diarizer, refresh, count, window, force,
-                                         names, wait, bars.update)  # fmt: skip
+                video = Video(item, engine)
+                found = video.speakers(names, refresh=refresh, count=count, window_s=window,
+                                       force=force, wait_s=wait, progress=bars.update)  # fmt: skip
+                return video, found
 
-        for item, (found, _) in batch.run([path], work):
+        for item, (video, found) in batch.run([path], work):
             if transcript:
-                typer.echo(render_transcript(transcript_of_video(root, item), transcript))
+                typer.echo(render_transcript(video.transcript(), transcript))
             elif as_json:
                 emit_json({"video": item, "speakers": [s.to_dict() for s in found]})
             elif not found:

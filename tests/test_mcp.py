@@ -16,6 +16,7 @@ import anyio
 import pytest
 
 from tests.fake_openai import FakeServer, completion, serve
+from tests.test_speakers import dialogue_video, dialogues, diarizer, voices_dir  # noqa: F401
 
 pytest.importorskip("mcp", reason="pip install 'longvid[mcp]'")
 
@@ -93,6 +94,7 @@ def test_an_assistant_indexes_asks_and_looks(
         "index_video",
         "list_videos",
         "search",
+        "speakers",
         "summarize",
         "video_info",
     ]
@@ -109,3 +111,48 @@ def test_an_assistant_indexes_asks_and_looks(
     assert Image.open(io.BytesIO(base64.b64decode(images[0].data))).format == "JPEG"
     assert got["refused"].is_error and "outside the allowed roots" in text_of(got["refused"])
     assert got["missing"].is_error and "no such file" in text_of(got["missing"])
+
+
+def test_speakers_through_mcp(
+    dialogue_video: Path,  # noqa: F811
+    diarizer: Any,  # noqa: F811
+    tiny_model: Callable[[str], Path],
+    tmp_path: Path,
+) -> None:
+    """The speakers tool lists and names voices; search narrows to one; index and ask say who."""
+    allowed = tmp_path / "videos"
+    allowed.mkdir()
+    for suffix in (".mp4", ".srt"):
+        shutil.copy(dialogue_video.with_suffix(suffix), allowed / f"meeting{suffix}")
+    env = {**os.environ, "LONGVID_HOME": str(tmp_path / "store"), "HF_HUB_OFFLINE": "1"}
+    server = FakeServer(script=[lambda body: (200, completion(json.dumps(
+        {"answer": "S2 did [00:00:06].", "enough": True, "found": True})))] * 5)  # fmt: skip
+
+    async def work(session: Any) -> dict[str, Any]:
+        out = {"indexed": await session.call_tool("index_video", {"video": "meeting.mp4"})}
+        out["named"] = await session.call_tool(
+            "speakers", {"video": "meeting.mp4", "names": {"S2": "Dr. Ortiz"}}
+        )
+        out["found"] = await session.call_tool(
+            "search", {"query": "architects drawings", "video": "meeting.mp4", "speaker": "Dr. Ortiz"}
+        )
+        out["asked"] = await session.call_tool(
+            "ask", {"video": "meeting.mp4", "question": "Who mentioned the architects?"}
+        )
+        return out
+
+    with serve(server) as url:
+        args = ["--root", str(allowed), "--embedder", str(tiny_model("sentence_transformer")),
+                "--captioner", "none", "--asr", "none", "--ocr", "none", "--llm", f"openai:llm@{url}"]  # fmt: skip
+        got = anyio.run(session_run, args, env, work)
+    for result in got.values():
+        assert not result.is_error, text_of(result)
+    indexed = json.loads(text_of(got["indexed"]))
+    assert sorted(s["id"] for s in indexed["speakers"]) == ["S1", "S2", "S3"]
+    named = {s["id"]: s["name"] for s in json.loads(text_of(got["named"]))["speakers"]}
+    assert named == {"S1": None, "S2": "Dr. Ortiz", "S3": None}
+    found = [json.loads(part.text) for part in got["found"].content]
+    assert found and all("Dr. Ortiz" in m["speakers"] for m in found)
+    asked = json.loads(text_of(got["asked"]))
+    assert asked["speakers"] and asked["speakers"][0]["speakers"][0] == "Dr. Ortiz"
+    assert any(e["text"].startswith("Dr. Ortiz: ") for e in asked["evidence"])

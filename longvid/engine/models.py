@@ -18,6 +18,7 @@ from longvid.errors import LongvidError
 from longvid.media.shots import ShotOptions
 from longvid.models.base import Captioner, ChatModel, Embedder, VisualEmbedder
 from longvid.models.registry import LoadOptions, load, load_chat, load_query_embedder, resolve
+from longvid.models.speakers import Diarizer, load_diarizer, speakers_spec
 from longvid.pipeline.build import IndexModels, IndexOptions
 from longvid.pipeline.index import ModelChoice, load_index_models
 from longvid.plan import FrameBudget
@@ -50,11 +51,12 @@ class Engine:
         device: str | None = None,
         max_frames: int | None = None,
         visual_every: float | None = None,
+        speakers: str | None = None,
     ) -> None:
         self.store = store_root(str(store) if store else None)
         self.specs: dict[str, str | None] = {
             "captioner": captioner, "llm": llm, "embedder": embedder, "asr": asr, "ocr": ocr,
-            "visual_embedder": visual_embedder,
+            "visual_embedder": visual_embedder, "speakers": speakers,
         }  # fmt: skip
         self.device: str | None = setting("device", device)
         self.max_frames = int(setting("max_frames", max_frames))
@@ -63,6 +65,7 @@ class Engine:
         self._lock = threading.Lock()
         self._loading: dict[Any, threading.Lock] = {}
         self._loaded: dict[Any, Any] = {}
+        self._noted: set[str] = set()
 
     @classmethod
     def from_choice(cls, choice: ModelChoice, store: Path) -> Engine:
@@ -130,6 +133,51 @@ class Engine:
         every = self.visual_every or VISUAL_EVERY_S["gpu" if gpu else "cpu"]
         return IndexOptions(shots=shots or ShotOptions(), budget=FrameBudget(max_frames=self.max_frames),
                             visual_every_s=every)  # fmt: skip
+
+    def speakers_chosen(self) -> bool:
+        """Whether the user named the speakers backend (flag, ``LONGVID_SPEAKERS``, config)."""
+        return speakers_spec(self.specs["speakers"])[1]
+
+    def note(self, line: str) -> None:
+        """Say ``line`` on the log once per engine (a batch of videos says it once)."""
+        with self._lock:
+            if line in self._noted:
+                return
+            self._noted.add(line)
+        log.info(line)
+
+    def speakers_choice(self, has_speech: bool) -> tuple[str | None, str]:
+        """The speakers backend for a video (None: off) and why, in one line.
+
+        The one place that owns the default: a spec the user gave (flag, ``LONGVID_SPEAKERS``,
+        config file) is used as given; otherwise resemblyzer, offline, where its package is
+        installed and the video has speech, else none.
+        """
+        import importlib.util
+
+        spec, explicit = speakers_spec(self.specs["speakers"])
+        if spec == "none":
+            return None, "speakers: off (--speakers none)"
+        if explicit:
+            return spec, f"speakers: {spec}"
+        if importlib.util.find_spec("resemblyzer") is None:
+            return None, ("speakers: off — the resemblyzer package is not installed "
+                          "(pip install 'longvid[speakers]', or pass --speakers)")  # fmt: skip
+        if not has_speech:
+            return None, "speakers: off — no speech in this video"
+        return spec, f"speakers: {spec} (the offline default where there is speech)"
+
+    def diarizer(self, spec: str) -> Diarizer:
+        """The speakers backend ``spec`` names (loaded once, on the engine's device)."""
+
+        def make() -> Diarizer:
+            found = load_diarizer(spec, self.device)
+            if found is None:
+                raise LongvidError(f"speakers backend '{spec}' is off",
+                                   "pass --speakers resemblyzer or a pyannote pipeline")  # fmt: skip
+            return found
+
+        return self._once(("speakers", spec), make)
 
     # --- answering ---------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ Results are the pipeline's dataclasses (``Answer``, ``Moment``, ``Summary``); ea
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,20 +16,32 @@ from pathlib import Path
 from typing import Any
 
 from longvid.engine.models import Engine
+from longvid.errors import LongvidError
 from longvid.media.frames import Frame, sample_frames
 from longvid.media.probe import probe
 from longvid.media.shots import ShotOptions
 from longvid.memory.fingerprint import fingerprint
+from longvid.memory.labelled import LabelledMemory
 from longvid.memory.library import MemorySummary, memories, open_memory, remove_memory
 from longvid.memory.library_index import LibraryIndex
+from longvid.memory.speakers import Speaker, SpeakerMemory, has_speakers
 from longvid.memory.store import VideoMemory
+from longvid.models.diarize import SpeakerCount
 from longvid.pipeline.ask import Answer, AskOptions, ask
 from longvid.pipeline.chapters import Chapter, chapters
 from longvid.pipeline.index import IndexResult, index_video
 from longvid.pipeline.sources import local_video
-from longvid.pipeline.summarize import Summary, summarize_memory
+from longvid.pipeline.speakers import (
+    SpeakersResult,
+    index_speakers,
+    labelled_transcript,
+    speakers_of_video,
+)
+from longvid.pipeline.summarize import Summary, summarize_memory, summarize_speakers
 from longvid.progress import Progress, Stage
-from longvid.recall.search import Moment, search_library, search_memory
+from longvid.recall.search import Moment, search_library, search_memory, talking
+
+log = logging.getLogger("longvid")
 
 
 class Video:
@@ -48,8 +61,9 @@ class Video:
 
     @contextmanager
     def memory(self) -> Iterator[VideoMemory]:
-        """This video's memory, open for the length of a ``with`` block (in this thread)."""
-        memory = VideoMemory(self.folder)  # found once, when opened: no re-fingerprinting
+        """This video's memory, open for the length of a ``with`` block (in this thread); its
+        speech lines carry their speakers' labels (names as given by then)."""
+        memory = LabelledMemory(self.folder)  # found once, when opened: no re-fingerprinting
         try:
             yield memory
         finally:
@@ -77,17 +91,68 @@ class Video:
                        llm, looker, options, on_step=on_step,
                        visual=engine.visual(self.settings.get("visual_embedder")))  # fmt: skip
 
-    def search(self, query: str, k: int = 5) -> list[Moment]:
-        """The ``k`` moments that best match ``query`` (by meaning, words and, if kept, frames)."""
+    def search(self, query: str, k: int = 5, speaker: str | None = None) -> list[Moment]:
+        """The ``k`` moments that best match ``query`` (by meaning, words and, if kept, frames);
+        with ``speaker`` (an id like ``S2`` or a name), only moments where that voice speaks."""
         with self.memory() as memory:
             return search_memory(memory, self.engine.query_embedder(self.settings["embedder"]),
-                                 query, k, self.engine.visual(self.settings.get("visual_embedder")))  # fmt: skip
+                                 query, k, self.engine.visual(self.settings.get("visual_embedder")),
+                                 speaker=speaker)  # fmt: skip
 
     def summarize(self) -> Summary:
         """The whole-video summary and its timed sections (cached per LLM)."""
         llm = self.engine.llm()
         with self.memory() as memory:
             return summarize_memory(memory, llm)
+
+    def speakers(
+        self,
+        names: dict[str, str | None] | None = None,
+        *,
+        refresh: bool = False,
+        count: SpeakerCount | None = None,
+        window_s: float | None = None,
+        force: bool = False,
+        wait_s: float | None = None,
+        progress: Progress | None = None,
+    ) -> list[Speaker]:
+        """Who speaks (id, name, talk time, turns), most talk first; found first with the
+        engine's speakers backend if not yet (or with ``refresh``: its backend, ``count``,
+        ``window_s``; ``force``: again). ``names`` ({"S2": "Dr. Ortiz"}, None clears) are kept
+        and used from then on in evidence, answers, summaries and reports."""
+        engine = self.engine
+
+        def diarizer() -> Any:  # asked for: a backend that cannot load is an error
+            spec, _ = engine.speakers_choice(True)
+            return engine.diarizer(spec) if spec else None
+
+        found, _ = speakers_of_video(engine.store, self.path, diarizer, refresh, count, window_s,
+                                     force, names, wait_s, progress, Path(self.folder))  # type: ignore[arg-type]  # fmt: skip
+        return found
+
+    def speakers_at(self, spans: list[tuple[float, float]]) -> list[dict[str, Any]]:
+        """Who talks in each span (an answer's citations): ``{start, end, speakers}``, the
+        speakers' labels (names once given) most talk first; empty where none are known."""
+        with self.memory() as memory:
+            if not has_speakers(memory):
+                return []
+            voices = SpeakerMemory(memory)
+            return [{"start": a, "end": b, "speakers": talking(voices, a, b)} for a, b in spans]
+
+    def transcript(self) -> list[dict[str, Any]]:
+        """The speech with its speakers: ``{start, end, speaker, name, text}`` per line."""
+        memory = VideoMemory(Path(self.folder))
+        try:
+            return labelled_transcript(memory)
+        finally:
+            memory.close()
+
+    def summarize_speakers(self) -> list[dict[str, Any]]:
+        """Each speaker's part (``{id, name, talk_s, turns, summary}``), most talk first; empty
+        where no speakers were found."""
+        llm = self.engine.llm()
+        with self.memory() as memory:
+            return summarize_speakers(memory, llm)
 
     def chapters(self) -> list[Chapter]:
         """Chapters from the summary's sections (the first at 00:00, each at least 10 s)."""
@@ -137,14 +202,50 @@ def index(
     wait_s: float | None = None,
     progress: Progress | None = None,
     join_library: bool = True,
-) -> IndexResult:
-    """Index one video (a file or an http(s) URL) with the engine's models and options."""
+) -> Indexed:
+    """Index one video (a file or an http(s) URL) with the engine's models and options, then
+    find its speakers (``Engine(speakers=...)``; by default where there is speech)."""
     engine = engine or Engine()
     report = progress or (lambda stage, done, total: None)
     local = local_video(str(path), engine.store,
                         progress=lambda done, total: report(Stage.DOWNLOAD, done, total))  # fmt: skip
-    return index_video(local, engine.index_models(), engine.store, engine.index_options(shots),
-                       force=force, wait_s=wait_s, progress=progress, join_library=join_library)  # fmt: skip
+    result = index_video(local, engine.index_models(), engine.store, engine.index_options(shots),
+                         force=force, wait_s=wait_s, progress=progress, join_library=join_library)  # fmt: skip
+    found = add_speakers(result, local, engine, wait_s, progress)  # after speech; alone if indexed
+    return Indexed(**vars(result), speakers=found)
+
+
+@dataclass
+class Indexed(IndexResult):
+    """What ``index`` did: the memory, and the speakers channel (None where it was off)."""
+
+    speakers: SpeakersResult | None = None
+
+
+def add_speakers(
+    result: IndexResult,
+    path: str,
+    engine: Engine,
+    wait_s: float | None = None,
+    progress: Progress | None = None,
+) -> SpeakersResult | None:
+    """Run the speakers channel on an indexed memory (the engine chooses the backend and says
+    why in one line). A default backend that fails warns; one the user named raises."""
+    explicit = engine.speakers_chosen()
+
+    def choose(has_speech: bool) -> str | None:
+        spec, why = engine.speakers_choice(has_speech)
+        engine.note(why)
+        return spec
+
+    try:
+        return index_speakers(engine.store, path, Path(result.memory), result.id, choose,
+                              engine.diarizer, wait_s, progress)  # type: ignore[arg-type]  # fmt: skip
+    except LongvidError as exc:
+        if explicit:
+            raise
+        log.warning("%s: speakers were not found (%s) — %s", path, exc.what, exc.fix)
+        return None
 
 
 @dataclass

@@ -284,6 +284,14 @@ class SpeakerMemory:
         return [(a, b) for a, b, w in self.turns() if w == who]
 
 
+def has_speakers(memory: VideoMemory) -> bool:
+    """Whether speakers were found for this memory (a read: no table is created)."""
+    tables = memory.db.execute(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'speakers'"
+    ).fetchone()[0]
+    return bool(tables) and memory.db.execute("SELECT 1 FROM speakers LIMIT 1").fetchone() is not None
+
+
 def by_overlap(start: float, end: float, turns: Sequence[TurnRow]) -> str | None:
     """The speaker whose turns overlap ``start``..``end`` most (None if none overlaps).
 

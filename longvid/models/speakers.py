@@ -17,7 +17,6 @@ dominates the piece it falls in; pyannote may return overlapping turns, which ar
 from __future__ import annotations
 
 import logging
-import os
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -234,14 +233,9 @@ def _turns(
 def speakers_spec(given: str | None = None) -> tuple[str, bool]:
     """The speakers spec (flag, else ``LONGVID_SPEAKERS``/config, else resemblyzer) and whether
     the user chose it."""
-    chosen = given
-    if chosen is None:
-        try:
-            from longvid.config import setting
+    from longvid.config import setting
 
-            chosen = setting("speakers")
-        except KeyError:  # not in the settings table: the environment alone
-            chosen = os.environ.get("LONGVID_SPEAKERS") or None
+    chosen = setting("speakers", given)
     return (str(chosen), True) if chosen else (DEFAULT_SPEC, False)
 
 
@@ -273,12 +267,9 @@ def load_diarizer(given: str | None = None, device: str | None = None) -> Diariz
         raise SpecError(f"a {spec.kind} spec cannot find speakers",
                         "use resemblyzer, a pyannote hub id or pipeline directory, or none")  # fmt: skip
     if device is None:
-        try:
-            from longvid.config import setting
+        from longvid.config import setting
 
-            device = setting("device")
-        except KeyError:
-            device = None
+        device = setting("device")
     try:
         return BACKENDS[spec.kind](spec, pick_device(device))
     except MissingDependencyError as exc:

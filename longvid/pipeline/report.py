@@ -1,7 +1,8 @@
 """``report``: one self-contained HTML file showing what longvid understood of a video.
 
-A timeline of chunks proportional to their length, then per chunk its thumbnails (the frames the
-captioner saw, stored at index time), caption, speech and on-screen text. A search box filters
+A timeline of chunks proportional to their length (and, where speakers are known, a lane of their
+turns, one colour per voice, with a legend), then per chunk its thumbnails (the frames the
+captioner saw, stored at index time), caption, speech coloured by speaker and on-screen text. A search box filters
 chunks in the page; clicking a timeline block jumps to its chunk. No CDN, works offline; images
 load lazily so an hour of video opens quickly.
 """
@@ -13,10 +14,13 @@ import html
 from collections.abc import Sequence
 from pathlib import Path
 
+from longvid.memory.speakers import SpeakerMemory, has_speakers
 from longvid.memory.store import ChunkRecord, VideoMemory
 from longvid.timeline import hms
 
 _ASSETS = Path(__file__).with_name("report_assets")
+# one colour per voice (Okabe–Ito, readable for colour-blind eyes), in order of the speaker ids
+VOICE_COLOURS = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442", "#999999")
 
 
 def render_report(
@@ -38,7 +42,9 @@ def render_report(
         f"<span class='mark' style='left:{100 * t / duration:.3f}%' title='{_e(f'{hms(t, 1)} {why}')}'></span>"
         for t, _, why in frames
     )
-    articles = "".join(_article(c, memory, _is_cited(c, cited)) for c in chunks)
+    voices = SpeakerMemory(memory) if has_speakers(memory) else None
+    colours = _colours(voices) if voices is not None else {}
+    articles = "".join(_article(c, memory, _is_cited(c, cited), voices, colours) for c in chunks)
     parts = [f"<h1>{_e(title)}</h1>", f"<p class='meta'>{len(chunks)} chunks, {hms(duration)}</p>"]
     if summary:
         parts.append(
@@ -51,6 +57,7 @@ def render_report(
         )
     parts.append(
         "<nav id='timeline' aria-label='Timeline of chunks'>" + blocks + "</nav>"
+        + (_voices(voices, colours, duration) if voices is not None else "") +
         "<label for='search'>Filter chunks</label> <input id='search' type='search' "
         "placeholder='words in captions, speech or on-screen text' autocomplete='off'>"
         " <span id='count' aria-live='polite'></span>"
@@ -81,14 +88,43 @@ def _block(chunk: ChunkRecord, duration: float, cited: bool) -> str:
     )
 
 
-def _article(chunk: ChunkRecord, memory: VideoMemory, cited: bool) -> str:
+def _colours(voices: SpeakerMemory) -> dict[str, str]:
+    ids = sorted(voices.labels(), key=lambda who: (len(who), who))
+    return {who: VOICE_COLOURS[i % len(VOICE_COLOURS)] for i, who in enumerate(ids)}
+
+
+def _voices(voices: SpeakerMemory, colours: dict[str, str], duration: float) -> str:
+    """The speakers' lane under the timeline (a bar per turn) and a legend with talk times."""
+    labels = voices.labels()
+    bars = "".join(
+        f"<span class='turn' style='left:{100 * a / duration:.3f}%;width:{max(100 * (b - a) / duration, 0.1):.3f}%;"
+        f"background:{colours.get(who, '#999')}' title='{_e(f'{labels.get(who, who)} {hms(a)}–{hms(b)}')}'></span>"
+        for a, b, who in voices.turns()
+    )
+    legend = "".join(
+        f"<li><span class='swatch' style='background:{colours.get(s.id, '#999')}'></span>"
+        f"{_e(s.label)}{f' ({s.id})' if s.name else ''} · {hms(s.talk_s)} · {len(s.turns)} turns</li>"
+        for s in voices.speakers()
+    )
+    return (f"<div id='voices' aria-label='Who speaks when'>{bars}</div>"
+            f"<ul class='legend' aria-label='Speakers'>{legend}</ul>")  # fmt: skip
+
+
+def _article(
+    chunk: ChunkRecord,
+    memory: VideoMemory,
+    cited: bool,
+    voices: SpeakerMemory | None = None,
+    colours: dict[str, str] | None = None,
+) -> str:
     images = "".join(
         f"<figure><img loading='lazy' alt='frame at {hms(t, 1)}' src='data:image/jpeg;base64,"
         f"{base64.b64encode(jpeg).decode('ascii')}'><figcaption>{hms(t, 1)}</figcaption></figure>"
         for t, jpeg in memory.thumbnails(chunk.index)
     )
     speech = "".join(
-        f"<li><time>{hms(t.start, 1)}</time> {_e(t.text)}</li>" for t in chunk.transcript
+        f"<li{_voice(voices, colours or {}, t.start, t.end)}><time>{hms(t.start, 1)}</time> {_e(t.text)}</li>"
+        for t in chunk.transcript
     )
     screen = "".join(
         f"<li><time>{hms(t.start, 1)}</time> {_e(t.text)}</li>" for t in chunk.screen_text
@@ -105,6 +141,14 @@ def _article(chunk: ChunkRecord, memory: VideoMemory, cited: bool) -> str:
         f"<article class='{css}' id='c{chunk.index}' tabindex='-1' data-start='{chunk.start}'>"
         f"<h2><time>{hms(chunk.start, 1)}</time> – <time>{hms(chunk.end, 1)}</time></h2>{''.join(body)}</article>"
     )
+
+
+def _voice(voices: SpeakerMemory | None, colours: dict[str, str], start: float, end: float) -> str:
+    """A speech line's attributes: its speaker's id and colour (nothing where none is known)."""
+    who = voices.speaker_of(start, end) if voices is not None else None
+    if who is None:
+        return ""
+    return f" class='said' data-speaker='{_e(who)}' style='border-left-color:{colours.get(who, '#999')}'"
 
 
 def _figures(frames: Sequence[tuple[float, bytes, str]]) -> str:

@@ -141,6 +141,39 @@ def _duration(memory: VideoMemory) -> float | None:
     return float(value) if value else None
 
 
+def index_speakers(
+    root: Path,
+    path: str | os.PathLike[str],
+    folder: Path,
+    video_id: str,
+    choose: Callable[[bool], str | None],
+    load: Callable[[str], Diarizer],
+    wait_s: float | None = None,
+    progress: Progress | None = None,
+) -> SpeakersResult | None:
+    """The speakers channel on the complete memory in ``folder`` (after indexing, or alone on an
+    older memory): nothing else in it is touched. ``choose(has_speech)`` names the backend (None:
+    off); speakers found before with that backend are kept, whatever count they were found with.
+    """
+    from longvid.memory.library import video_lock
+    from longvid.memory.store import VideoMemory
+
+    memory = VideoMemory(folder)
+    try:
+        spec = choose(bool(memory.transcript()))
+        if spec is None:
+            return None
+        store = SpeakerMemory(memory)
+        state = store.state() or {}
+        if state.get("status") == "complete" and state.get("settings", {}).get("backend") == spec:
+            return SpeakersResult("up-to-date", store.speakers(), 0, 0.0, 0.0)
+        diarizer = load(spec)
+        with video_lock(root, video_id, wait_s):
+            return find_speakers(memory, path, diarizer, progress=progress)
+    finally:
+        memory.close()
+
+
 def open_indexed(root: Path, path: str | os.PathLike[str]) -> VideoMemory:
     """The newest complete memory of the video at ``path`` (found by content); else an error."""
     from longvid.errors import InputError
@@ -167,15 +200,17 @@ def speakers_of_video(
     names: dict[str, str | None] | None = None,
     wait_s: float | None = None,
     progress: Progress | None = None,
+    folder: Path | None = None,
 ) -> tuple[list[Speaker], SpeakersResult | None]:
     """A video's speakers, found first (``diarizer`` loads the backend) when none are stored yet,
     or with ``refresh`` (other settings: backend, count, window), or ``force`` (again, whatever
-    was stored); then ``names`` ({id or name: new name, or None to clear}) are given."""
+    was stored); then ``names`` ({id or name: new name, or None to clear}) are given. The memory
+    is the one in ``folder``, else the video's newest complete one."""
     from longvid.errors import LongvidError
-    from longvid.memory.fingerprint import fingerprint
     from longvid.memory.library import video_lock
+    from longvid.memory.store import VideoMemory
 
-    memory = open_indexed(root, path)
+    memory = VideoMemory(folder) if folder is not None else open_indexed(root, path)
     try:
         store = SpeakerMemory(memory)
         result = None
@@ -185,7 +220,7 @@ def speakers_of_video(
             if backend is None:
                 raise LongvidError(f"{path}: speakers cannot be found with the channel off",
                                    "pass --speakers resemblyzer (pip install 'longvid[speakers]')")  # fmt: skip
-            with video_lock(root, fingerprint(path), wait_s):
+            with video_lock(root, memory.folder.parent.name, wait_s):
                 result = find_speakers(memory, path, backend, count, window_s, force, progress)
         for speaker, name in (names or {}).items():
             store.rename(speaker, name)

@@ -1,6 +1,9 @@
 """Hierarchical summaries: chunk texts -> sections that fit the LLM's context -> one summary.
 
-Cached in the memory per LLM, so ``summarize`` and whole-video questions pay once.
+Cached in the memory per LLM (and per speakers' names, where speakers are known), so
+``summarize`` and whole-video questions pay once. Speech lines carry their speakers when the
+memory is read with them (``LabelledMemory``); ``summarize_speakers`` gives each voice its own
+summary.
 """
 
 from __future__ import annotations
@@ -9,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from longvid.memory.store import VideoMemory
+from longvid.memory.speakers import SpeakerMemory, has_speakers
+from longvid.memory.store import ChunkRecord, VideoMemory
 from longvid.models.base import ChatModel
 from longvid.recall.citations import fix_citations
 from longvid.recall.retrieve import Evidence
@@ -24,6 +28,11 @@ WHOLE_PROMPT = (
     "You are given summaries of consecutive sections of one video, with their times. Write a "
     "summary of the whole video in one or two paragraphs: what it is about, the main people, "
     "events and facts, in order. Cite times as [hh:mm:ss]. Do not invent anything."
+)
+SPEAKER_PROMPT = (
+    "You are given everything one speaker says in a video, with times. In a short paragraph, "
+    "summarise this speaker's part: their role if it shows, their positions, claims, questions "
+    "and decisions, in order. Cite times as [hh:mm:ss]. Do not invent anything."
 )
 _CHARS_PER_TOKEN = 3  # conservative, so a section always fits
 
@@ -42,12 +51,17 @@ def summarize_memory(
     memory: VideoMemory, llm: ChatModel, progress: Callable[[int, int], None] | None = None
 ) -> Summary:
     """The whole-video summary with its sections (from the cache when this LLM made one before)."""
-    cached = memory.summary(llm.info.spec)
+    voices = SpeakerMemory(memory) if has_speakers(memory) else None
+    key = llm.info.spec
+    if voices is not None:  # a name given later makes a new summary that uses it
+        key += " | speakers " + ", ".join(f"{k}={v}" for k, v in sorted(voices.labels().items()))
+    cached = memory.summary(key)
     if cached is not None:
         return Summary(cached[0], cached[1], cached=True)
-    budget = max(2000, getattr(llm, "context_tokens", 4096) * _CHARS_PER_TOKEN // 2)
+    budget = _budget(llm)
     chunks = [c for c in memory.chunks() if c.text.strip()]
-    notes = [(c.start, c.end, f"[{hms(c.start)}–{hms(c.end)}] {c.text}") for c in chunks]
+    notes = [(c.start, c.end, f"[{hms(c.start)}–{hms(c.end)}] {_text(c, voices is not None)}")
+             for c in chunks]  # fmt: skip
     spans = [Evidence(c.start, c.end, c.text, 1.0, "caption") for c in chunks]
 
     def checked(text: str) -> str:  # times a model makes up are dropped
@@ -70,8 +84,50 @@ def summarize_memory(
         if sections
         else "Nothing was indexed for this video."
     )
-    memory.save_summary(llm.info.spec, summary, sections)
+    memory.save_summary(key, summary, sections)
     return Summary(summary, sections)
+
+
+def _budget(llm: ChatModel) -> int:
+    return max(2000, getattr(llm, "context_tokens", 4096) * _CHARS_PER_TOKEN // 2)
+
+
+def _text(chunk: ChunkRecord, labelled: bool) -> str:
+    """A chunk's note: its stored text, or with speakers known, one line per speech line (each
+    carrying its speaker, as the memory reads it)."""
+    if not labelled or not chunk.transcript:
+        return chunk.text
+    parts = [chunk.caption.strip(), *(t.text for t in chunk.transcript)]
+    if chunk.screen_text:
+        parts.append("On screen: " + " | ".join(t.text for t in chunk.screen_text))
+    return "\n".join(p for p in parts if p)
+
+
+def summarize_speakers(memory: VideoMemory, llm: ChatModel) -> list[dict[str, Any]]:
+    """Each speaker's part in the video, most talk first: ``{id, name, talk_s, turns, summary}``
+    (``turns`` is their number here). Empty where no speakers were found."""
+    if not has_speakers(memory):
+        return []
+    voices = SpeakerMemory(memory)
+    lines = memory.transcript() or []
+    said: dict[str, list[tuple[float, float, str]]] = {}
+    for line in lines:
+        who = voices.speaker_of(line.start, line.end)
+        if who:
+            said.setdefault(who, []).append((line.start, line.end, f"[{hms(line.start)}] {line.text}"))
+    out = []
+    budget = _budget(llm)
+    for speaker in voices.speakers():
+        mine = said.get(speaker.id, [])
+        spans = [Evidence(a, b, t, 1.0, "transcript") for a, b, t in mine]
+        text = ""
+        if mine:
+            parts = [_ask(llm, SPEAKER_PROMPT, f"Speaker: {speaker.label}\n" + "\n".join(t for _, _, t in g))
+                     for g in _pack(mine, budget)]  # fmt: skip
+            text = fix_citations(" ".join(parts), spans, mine[-1][1], cite_best=False)[0]
+        out.append({"id": speaker.id, "name": speaker.name, "talk_s": round(speaker.talk_s, 3),
+                    "turns": len(speaker.turns), "summary": text})  # fmt: skip
+    return out
 
 
 def _pack(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from longvid.errors import LongvidError
 from longvid.memory.library import memories
 from longvid.memory.library_index import LibraryIndex
+from longvid.memory.speakers import SpeakerMemory, has_speakers, overlaps_any
 from longvid.memory.store import VideoMemory
 from longvid.models.base import Embedder, VisualEmbedder
 from longvid.recall.retrieve import adaptive_k, frame_hits, fuse, query_terms, rank_chunks
@@ -26,9 +27,14 @@ class Moment:
     score: float
     text: str
     source: str = "text"  # "visual": found by how a frame looks (start = end = its time)
+    speakers: list[str] = field(default_factory=list)  # who talks in it (names once given), most first
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The moment; ``speakers`` only where the video's speakers are known."""
+        out = asdict(self)
+        if not self.speakers:
+            del out["speakers"]
+        return out
 
 
 def search_memory(
@@ -37,12 +43,21 @@ def search_memory(
     query: str,
     top_k: int | None = None,
     visual: VisualEmbedder | None = None,
+    speaker: str | None = None,
 ) -> list[Moment]:
-    """The best moments of one video, best first.
+    """The best moments of one video, best first; with ``speaker`` (id or name), only those in
+    which that voice talks (an unknown speaker is an error listing the known ones).
 
     A chunk found only through its frames' look is a visual moment at its best frame's time.
     """
     video = (memory.meta("paths") or ["?"])[-1]
+    voices = SpeakerMemory(memory) if has_speakers(memory) else None
+    if speaker is not None:
+        if voices is None:
+            raise LongvidError(f"{video}: no speakers found yet", f"run: longvid speakers {video}")
+        ranges = voices.ranges(speaker)
+        limit = top_k or adaptive_k(memory.chunk_count(), None)
+        top_k = 4 * limit  # enough left once the other voices' moments are dropped
     frames = frame_hits(memory, visual, query, 2 * adaptive_k(memory.chunk_count(), top_k))
     ranked = rank_chunks(memory, embedder, query, top_k, frames)
     best_frame = {c: t for t, c, _ in reversed(frames)}
@@ -58,7 +73,21 @@ def search_memory(
             moments.append(Moment(video, t, t, score, text, "visual"))
         else:
             moments.append(Moment(video, chunk.start, chunk.end, score, chunk.text))
+    if speaker is not None:
+        moments = [m for m in moments if overlaps_any(m.start, m.end + 1e-3, ranges)][:limit]
+    for moment in moments if voices is not None else []:
+        moment.speakers = talking(voices, moment.start, moment.end)  # type: ignore[arg-type]
     return moments
+
+
+def talking(voices: SpeakerMemory, start: float, end: float) -> list[str]:
+    """Who talks in ``start``..``end`` (a visual moment: at that time), most talk first."""
+    end = max(end, start + 1e-3)
+    talk: dict[str, float] = {}
+    for a, b, who in voices.turns(start, end):
+        talk[who] = talk.get(who, 0.0) + min(b, end) - max(a, start)
+    labels = voices.labels()
+    return [labels.get(w, w) for w in sorted(talk, key=lambda w: -talk[w])]
 
 
 def search_library(
