@@ -14,8 +14,22 @@ from longvid.timeline import hms
 
 def speakers(
     videos: Annotated[
-        list[str], typer.Argument(help="Indexed video files, or '-' for stdin.", metavar="VIDEO...")
-    ],
+        list[str] | None,
+        typer.Argument(help="Indexed video files, or '-' for stdin.", metavar="VIDEO..."),
+    ] = None,
+    everywhere: Annotated[
+        bool, typer.Option("--all", help="Every video in the store (speakers already found).")
+    ] = False,
+    like: Annotated[
+        str | None,
+        typer.Option(
+            help="With --all: the other videos where this voice speaks, e.g. --like talk.mp4:S2.",
+            metavar="VIDEO:SPEAKER",
+        ),
+    ] = None,
+    min_similarity: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="With --like: how alike two voices must be.")
+    ] = 0.8,
     name: Annotated[
         list[str] | None,
         typer.Option(
@@ -74,6 +88,12 @@ def speakers(
     if transcript is not None and transcript not in TRANSCRIPT_FORMATS:
         report_error(f"unknown --transcript format '{transcript}'", "use srt, vtt or json")
         raise typer.Exit(EXIT_USAGE)
+    if everywhere or like:
+        _library(store, like, min_similarity, as_json)
+        return
+    if not videos:
+        report_error("give a video (or --all)", "longvid speakers VIDEO, or longvid speakers --all")
+        raise typer.Exit(EXIT_USAGE)
     names = _names(name or [])
     count = SpeakerCount(num_speakers, min_speakers, max_speakers)
     engine = Engine(store, speakers=backend, device=device)  # the backend loads once, if needed
@@ -114,3 +134,30 @@ def _names(pairs: list[str]) -> dict[str, str | None]:
             raise typer.Exit(EXIT_USAGE)
         out[speaker.strip()] = value.strip().strip('"').strip() or None
     return out
+
+
+def _library(store: Path | None, like: str | None, min_similarity: float, as_json: bool) -> None:
+    """Every speaker in the store, or (``--like VIDEO:SPEAKER``) the same voice in other videos."""
+    from longvid.engine import library
+
+    found = library(store)
+    if like:
+        video, sep, speaker = like.rpartition(":")
+        if not sep or not video or not speaker:
+            report_error(f"bad --like '{like}'", "write --like VIDEO:S2 (or VIDEO:NAME)")
+            raise typer.Exit(EXIT_USAGE)
+        voices = found.same_voice(video, speaker, min_similarity)
+    else:
+        voices = found.voices()
+    if as_json:
+        for voice in voices:
+            emit_json(voice.to_dict())
+        return
+    if not voices:
+        report("note", "no other video has this voice" if like else "no speakers found in the store")
+    rows = [(v.video, v.speaker, v.name or "", hms(v.talk_s), str(len(v.turns)),
+             ", ".join(f"{hms(a)}–{hms(b)}" for a, b in v.turns[:3]) + (" …" if len(v.turns) > 3 else ""),
+             *((f"{v.similarity:.2f}",) if like else ())) for v in voices]  # fmt: skip
+    header = ("video", "speaker", "name", "talk", "turns", "first turns", *(("similarity",) if like else ()))
+    if rows:
+        emit_table(rows, header, indent="")

@@ -235,3 +235,43 @@ def test_report_colours_turns_by_speaker(video: Video) -> None:
     assert "<div id='voices'" in page and page.count("class='turn'") == turns
     assert f"data-speaker='S2' style='border-left-color:{VOICE_COLOURS[1]}'" in page
     assert "Dr. Ortiz (S2)" in page and "Dr. Ortiz: The architects" in page
+
+
+# --- across the library ----------------------------------------------------------------------------
+
+
+def test_the_same_voice_in_other_videos(
+    engine_for: Callable[..., Engine],
+    dialogue_video: Path,  # noqa: F811
+    dialogues: Any,  # noqa: F811
+    diarizer: Any,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    from longvid.engine import library
+    from tests.dialogues import write_video
+
+    engine = engine_for(speakers="resemblyzer")  # the 2-speaker video has no subtitles: named
+    interview = write_video(dialogues[2][0], tmp_path / "interview.mp4")  # voices A and B
+    index(interview, engine)
+    index(dialogue_video, engine)  # voices A (S1), B (S2), C (S3)
+    Video(interview, engine).speakers(names={"S1": "Anna"})
+    args = ["speakers", "--all", "--store", str(engine.store), "--json"]
+    for speaker, expected in (("S1", ("S1", "Anna")), ("S2", ("S2", None)), ("S3", None)):
+        result = runner.invoke(app, [*args, "--like", f"{dialogue_video}:{speaker}"])
+        assert result.exit_code == 0, result.output
+        found = [json.loads(line) for line in result.stdout.splitlines()]
+        if expected is None:
+            assert found == []  # voice C speaks in no other video
+            continue
+        [match] = found
+        assert (match["speaker"], match["name"]) == expected and match["video"] == str(interview)
+        assert match["similarity"] >= 0.8 and match["turns"] and match["talk_s"] > 0
+    everyone = library(engine.store).voices()
+    assert sorted((Path(v.video).name, v.speaker) for v in everyone) == [
+        ("interview.mp4", "S1"), ("interview.mp4", "S2"),
+        ("meeting.mp4", "S1"), ("meeting.mp4", "S2"), ("meeting.mp4", "S3"),
+    ]  # fmt: skip
+    table = runner.invoke(app, [*args[:-1], "--like", f"{interview}:anna"])
+    assert table.exit_code == 0 and "meeting.mp4" in table.stdout and "similarity" in table.stdout
+    bad = runner.invoke(app, [*args, "--like", "S2"])
+    assert bad.exit_code == 2 and "bad --like" in bad.output

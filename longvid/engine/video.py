@@ -26,6 +26,7 @@ from longvid.memory.library import MemorySummary, memories, open_memory, remove_
 from longvid.memory.library_index import LibraryIndex
 from longvid.memory.speakers import Speaker, SpeakerMemory, has_speakers
 from longvid.memory.store import VideoMemory
+from longvid.memory.voices import SAME_VOICE, Voice, VoiceIndex
 from longvid.models.diarize import SpeakerCount
 from longvid.pipeline.ask import Answer, AskOptions, ask
 from longvid.pipeline.chapters import Chapter, chapters
@@ -258,6 +259,24 @@ class Library:
         """The best moments across every video (through the library-wide index)."""
         return search_library(self.engine.store, query, k, self.engine.query_embedder,
                               self.engine.visual)  # fmt: skip
+
+    def voices(self) -> list[Voice]:
+        """Every speaker of every video (through the store's voice index)."""
+        index = VoiceIndex(self.engine.store)
+        try:
+            return index.voices()
+        finally:
+            index.close()
+
+    def same_voice(self, video: str, speaker: str, min_similarity: float = SAME_VOICE) -> list[Voice]:
+        """The speakers of other videos whose voice is like ``speaker`` (id or name) of
+        ``video``, most alike first, each with its turns."""
+        folder = Path(Video(video, self.engine).folder)
+        index = VoiceIndex(self.engine.store)
+        try:
+            return index.like(folder, speaker, min_similarity)
+        finally:
+            index.close()
 
     def videos(self, video_id: str | None = None) -> list[MemorySummary]:
         """Every memory (newest first); a video indexed with two settings has two."""

@@ -257,8 +257,11 @@ class SpeakerMemory:
             ).fetchone()
             if clash:
                 raise LongvidError(f"{clash[0]} is already named '{name}'", "choose another name")
+        state = self.state() or {}
         with self.memory.transaction():
             self.db.execute("UPDATE speakers SET name = ? WHERE id = ?", (name, who))
+            if state:  # the library's voice index reads the names again
+                self.memory.set_meta("speakers", {**state, "updated": time.time()})
         return who
 
     def label_lines(self, lines: Sequence[TimedText]) -> list[str | None]:
