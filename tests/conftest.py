@@ -31,6 +31,7 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         "LONGVID_EMBEDDER",
         "LONGVID_ASR",
         "LONGVID_OCR",
+        "LONGVID_SPEAKERS",
         "LONGVID_DEVICE",
         "LONGVID_MAX_FRAMES",
         "LONGVID_TRUST_REMOTE_CODE",
