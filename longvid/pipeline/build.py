@@ -13,6 +13,7 @@ from typing import Any
 from longvid.media.frames import DEFAULT_MAX_SIDE
 from longvid.media.probe import VideoInfo
 from longvid.media.shots import ShotOptions
+from longvid.media.signature import same_view, signature
 from longvid.memory.store import ChunkRecord, VideoMemory
 from longvid.models.base import (
     Captioner,
@@ -75,17 +76,18 @@ def build_memory(
     batch: list[ChunkJob] = []
     computed = 0
     summary = ScanSummary()
+    views = HeldViews()
     for item in jobs:
         if isinstance(item, ScanSummary):
             summary = item
         elif item.chunk.index not in done:
             batch.append(item)
             if len(batch) >= batch_size:
-                computed += _process(batch, transcript, memory, models)
+                computed += _process(batch, transcript, memory, models, views)
                 report(Stage.CHUNKS, computed, None)
                 batch = []
     if batch:
-        computed += _process(batch, transcript, memory, models)
+        computed += _process(batch, transcript, memory, models, views)
         report(Stage.CHUNKS, computed, None)
     memory.save_shots(summary.shots)
     memory.write_index()
@@ -116,18 +118,28 @@ def _transcript(
     return lines
 
 
+@dataclass
+class HeldViews:
+    """The view last captioned: a following chunk that shows the same (a held shot, a slide, a
+    talking head) reuses its caption instead of running the video LLM again."""
+
+    last: int = -2  # the index of the last chunk seen
+    signatures: list[Any] = field(default_factory=list)  # of the captioned chunk's frames
+    source: ChunkRecord | None = None  # the captioned chunk (its caption once it has one)
+
+
 def _process(
-    batch: list[ChunkJob], transcript: list[TimedText], memory: VideoMemory, models: IndexModels
+    batch: list[ChunkJob],
+    transcript: list[TimedText],
+    memory: VideoMemory,
+    models: IndexModels,
+    views: HeldViews | None = None,
 ) -> int:
     """Caption, read, embed and commit a batch of chunks."""
     records = [_record(job, transcript, models.reader) for job in batch]
+    reused: dict[int, int] = {}
     if models.captioner is not None:
-        requests = [
-            CaptionRequest(r.start, r.end, job.frames, r.transcript, r.screen_text)
-            for r, job in zip(records, batch, strict=True)
-        ]
-        for record, caption in zip(records, models.captioner.caption(requests), strict=True):
-            record.caption = caption
+        reused = _caption(batch, records, models.captioner, views or HeldViews())
     for record in records:
         record.text = chunk_text(record)
     texts = [r.text for r in records]
@@ -141,7 +153,38 @@ def _process(
         frame_vectors = [(f.time, next(pictures)) for f in job.visual]
         memory.commit_chunk(record, next(rows) if record.text else None, thumbnails(job.frames),
                             frame_vectors)  # fmt: skip
+    if reused:
+        with memory.transaction():
+            known = memory.meta("caption_from", {})
+            memory.set_meta("caption_from", {**known, **{str(k): v for k, v in reused.items()}})
     return len(records)
+
+
+def _caption(
+    batch: list[ChunkJob], records: list[ChunkRecord], captioner: Captioner, views: HeldViews
+) -> dict[int, int]:
+    """Caption the batch; a chunk that holds the view of the chunk before it reuses the caption
+    of the chunk that view was captioned for. Returns {chunk index: index of that chunk}."""
+    from longvid.timeline import hms
+
+    held: dict[int, ChunkRecord] = {}  # position in the batch -> the captioned chunk
+    for i, job in enumerate(batch):
+        signatures = [signature(f.image) for f in job.frames]
+        follows = views.source is not None and views.last == job.chunk.index - 1
+        if follows and views.source is not None and same_view(views.signatures, signatures):
+            held[i] = views.source
+        else:
+            views.signatures, views.source = signatures, records[i]
+        views.last = job.chunk.index
+    fresh = [i for i in range(len(batch)) if i not in held]
+    requests = [CaptionRequest(records[i].start, records[i].end, batch[i].frames,
+                               records[i].transcript, records[i].screen_text) for i in fresh]  # fmt: skip
+    for i, caption in zip(fresh, captioner.caption(requests) if requests else [], strict=True):
+        records[i].caption = caption
+    for i, source in held.items():
+        records[i].caption = (f"(The same view as [{hms(source.start)}–{hms(source.end)}].) "
+                              f"{source.caption}")  # fmt: skip
+    return {batch[i].chunk.index: source.index for i, source in held.items()}
 
 
 def thumbnails(frames: list[Any], count: int = 4, side: int = 160) -> list[tuple[float, bytes]]:
