@@ -84,3 +84,31 @@ def test_an_answer_with_nothing_to_check_falls_back_on_the_model_s_word() -> Non
     assert tools_needed(letter, evidence, model_says_enough=True) is None
     assert tools_needed(letter, evidence, model_says_enough=False) == "the model asked for more"
     assert not replaces({"answer": "C", "found": True}, letter, evidence)  # nothing better to go on
+
+
+def test_tool_arguments_that_cannot_be_nonsense(memory) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    import json
+
+    from longvid.agent.tools import ANSWER, TOOLS, action_schema, bounded, memory_sources
+    from longvid.models.structured import parse_reply
+
+    sources = memory_sources(memory)
+    assert sources == ["transcript"]  # indexed from subtitles only: no captions, OCR or frames
+    schema = action_schema([bounded(t, 60.0, sources) for t in (ANSWER, *TOOLS.values())])
+
+    def valid(action: dict[str, Any]) -> bool:
+        try:
+            parse_reply(json.dumps(action), schema)
+        except ValueError:
+            return False
+        return True
+
+    answer = {"tool": "answer", "answer": "x", "confidence": "high", "found": True}
+    assert valid({**answer, "citations": ["00:00:25", "00:00:41.0"]})
+    assert not valid({**answer, "citations": ["caption", "transcript", "ocr", "visual"]})  # issue 25's trace
+    assert valid({"tool": "read", "start": 5.6, "end": 11.7})
+    assert not valid({"tool": "read", "start": 0, "end": 500}) and not valid({"tool": "read", "start": -1, "end": 9})
+    assert valid({"tool": "search", "query": "soup", "sources": ["transcript"], "k": 5})
+    assert not valid({"tool": "search", "query": "soup", "sources": ["ocr"]})  # not in this memory
+    assert not valid({"tool": "search", "query": "soup", "k": 500}) and not valid({"tool": "search", "query": ""})
+    assert "sources" not in bounded(TOOLS["search"], 60.0, []).parameters  # nothing to filter on

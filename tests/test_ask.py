@@ -135,22 +135,26 @@ def test_looks_stay_within_the_frame_budget(memory, embedder, facts_video: Path)
     assert no_look.frames_inspected == 0 and len(looker.requests) == 2
 
 
-def test_a_wrong_call_is_answered_with_an_error_and_a_repeat_forces_the_answer(
-    memory, embedder
+def test_a_wrong_call_is_answered_with_an_error_and_a_repeat_ends_the_run(
+    memory, embedder, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
+    import longvid.agent.loop
+
+    monkeypatch.setattr(longvid.agent.loop, "tools_needed", lambda *a: "tools come in")
     chat = ScriptedChat([
         "not JSON at all",  # retried once with the reason
-        draft("Unsure.", enough=False),
+        draft("Captain Mira Okafor [00:00:25]", enough=False),
         {"tool": "read", "start": 50, "end": 20},
         {"tool": "read", "start": 50, "end": 20},
-        final("The captain [00:00:26]", "00:00:26"),
+        final("Fresh bread [00:00:52]", "00:00:52"),
     ])  # fmt: skip
     result = ask("unused.mkv", "Who checks the engine?", memory, embedder, chat)
     assert "That reply is invalid (not JSON" in chat.calls[1][-1]["content"]
     assert "Error: bad window start=50 end=20" in chat.calls[3][-1]["content"]
-    assert chat.schemas[-1] == action_schema([ANSWER])  # stuck: only an answer is allowed
-    assert "step budget is spent" in chat.calls[-1][-1]["content"]
-    assert result.answer == "The captain [00:00:25–00:00:28]"
+    assert len(chat.calls) == 4  # the repeat costs no tool run and no further model call
+    assert [s.tool for s in result.steps] == ["answer", "read", "read"]
+    assert result.steps[-1].result.startswith("refused: the same call")
+    assert result.answer == "Captain Mira Okafor [00:00:25–00:00:28]"  # the best answer so far
 
 
 def test_the_step_budget_forces_a_final_answer(memory, embedder) -> None:  # type: ignore[no-untyped-def]

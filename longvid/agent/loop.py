@@ -1,10 +1,13 @@
 """The agent loop: one tool call per step until the model answers or a budget ends the run.
 
 The model first sees the question and the first retrieval's evidence, so an easy question ends
-in one step. Each step's reply is constrained to the action union (one JSON object per tool);
-a wrong or repeated call is answered with an error message, not a crash. Messages are kept under
-the model's context by dropping the oldest tool results first, whole. When the step budget ends
-without an answer, one last call may only answer.
+in one step. Each step is a native tool call where the backend takes ``tools`` (an
+OpenAI-compatible server's ``call_tool``), else a reply constrained to the action union (one JSON
+object per tool); arguments are bounded to the video (windows inside it, sources it holds, times
+as citations). A wrong call is answered with an error message, not a crash; a repeated call ends
+the run with the best answer so far, before it costs a tool run or another model call. Messages
+are kept under the model's context by dropping the oldest tool results first, whole. When the
+step budget ends without an answer, one last call may only answer.
 """
 
 from __future__ import annotations
@@ -24,14 +27,17 @@ from longvid.agent.tools import (
     ToolError,
     Workspace,
     action_schema,
+    bounded,
     evidence_lines,
+    memory_sources,
 )
 from longvid.errors import LongvidError
 from longvid.models.base import Message
-from longvid.models.structured import chat_json
+from longvid.models.structured import chat_json, parse_reply
 
 _CHARS_PER_TOKEN = 3.5  # conservative for English; only used to keep prompts inside the context
 _RESULT_CHARS = 160  # how much of a result a trace shows
+REPEATED = "refused: the same call as an earlier step (no tool run); the best answer so far stands"
 # The first answer: the v0.1 shape (the answer with its [hh:mm:ss] citations inline), which even
 # a 135M model fills sensibly, plus the two judgements the loop needs.
 DRAFT_SCHEMA = {
@@ -68,6 +74,7 @@ class Outcome:
     draft: dict[str, Any] = field(default_factory=dict)  # the first answer, before any tool
     why_tools: str | None = None  # why the first answer did not stand (None: it did)
     failed: str | None = None  # a step that failed; the answer is then the best so far
+    refused: str | None = None  # a repeated call ended the run; the answer is the best so far
 
 
 def run(
@@ -106,10 +113,13 @@ def run(
 
 def _use_tools(question: str, ws: Workspace, max_steps: int, on_step: Callable[[Step], None] | None,
                evidence: str, outcome: Outcome) -> None:  # fmt: skip
-    """Tool steps after the first answer, until the model answers or the budget is spent."""
+    """Tool steps after the first answer, until the model answers, repeats a call, or the budget
+    is spent."""
     action = dict(outcome.draft)
+    sources = memory_sources(ws.memory)
     # answer first: under a grammar, weak models lean to the first choice
-    tools = [ANSWER, *(t for t in TOOLS.values() if t.name != "look" or ws.captioner is not None)]
+    offered = [ANSWER, *(t for t in TOOLS.values() if t.name != "look" or ws.captioner is not None)]
+    tools = [bounded(t, ws.duration, sources) for t in offered]
     messages: list[Message] = [
         {"role": "system", "content": system_prompt(ws.duration, tools)},
         {"role": "user", "content": user_prompt(question, evidence)},
@@ -117,12 +127,12 @@ def _use_tools(question: str, ws: Workspace, max_steps: int, on_step: Callable[[
         {"role": "user", "content": MORE_NEEDED},
     ]
     done: set[str] = set()
-    stuck = False
     for number in range(1, max_steps + 2):  # max_steps tool calls, then the answer
-        last = number > max_steps or stuck  # out of budget, or repeating itself: answer now
+        last = number > max_steps
         if last:
             messages.append({"role": "user", "content": ANSWER_NOW})
-        action = _ask(ws, messages, action_schema([ANSWER] if last else tools), outcome, None, "")
+        allowed = [ANSWER] if last else tools
+        action = _ask(ws, messages, action_schema(allowed), outcome, None, "", allowed)
         name = str(action.pop("tool"))
         if name == ANSWER.name:
             outcome.action, outcome.forced = action, last
@@ -130,8 +140,13 @@ def _use_tools(question: str, ws: Workspace, max_steps: int, on_step: Callable[[
                 outcome, outcome.steps.pop(), name, action, str(action.get("answer", "")), on_step
             )
             return
-        stuck = json.dumps([name, action], sort_keys=True) in done
-        result = _call(TOOLS[name], ws, action, done)
+        key = json.dumps([name, action], sort_keys=True)
+        if key in done:  # no tool run, no further model call: the best answer so far stands
+            outcome.refused = f"{name} repeated an earlier call"
+            _record(outcome, outcome.steps.pop(), name, action, REPEATED, on_step)
+            return
+        done.add(key)
+        result = _call(TOOLS[name], ws, action)
         _record(outcome, outcome.steps.pop(), name, action, result, on_step)
         messages.append({"role": "assistant", "content": json.dumps({"tool": name, **action})})
         messages.append({"role": "user", "content": f"Result of {name}:\n{result}"})
@@ -139,10 +154,15 @@ def _use_tools(question: str, ws: Workspace, max_steps: int, on_step: Callable[[
 
 
 def _ask(ws: Workspace, messages: list[Message], schema: dict[str, Any], outcome: Outcome,
-         on_step: Callable[[Step], None] | None, name: str) -> dict[str, Any]:  # fmt: skip
-    """One constrained call; its step is recorded (named and shown now when ``name`` is given)."""
+         on_step: Callable[[Step], None] | None, name: str,
+         tools: list[Tool] | None = None) -> dict[str, Any]:  # fmt: skip
+    """One call; its step is recorded (named and shown now when ``name`` is given). With
+    ``tools``, a backend that calls tools natively gets them; else the reply obeys ``schema``."""
     started = time.monotonic()
-    action = chat_json(ws.llm, _fit(messages, ws.llm.context_tokens), schema)
+    fitted = _fit(messages, ws.llm.context_tokens)
+    action = _native(ws, fitted, schema, tools) if tools else None
+    if action is None:
+        action = chat_json(ws.llm, fitted, schema)
     step = Step(name, {}, "", time.monotonic() - started, _usage(ws.llm, messages, action))
     outcome.steps.append(step)
     if name:
@@ -150,6 +170,22 @@ def _ask(ws: Workspace, messages: list[Message], schema: dict[str, Any], outcome
             outcome, outcome.steps.pop(), name, dict(action), str(action.get("answer", "")), on_step
         )
     return action
+
+
+def _native(ws: Workspace, messages: list[Message], schema: dict[str, Any],
+            tools: list[Tool]) -> dict[str, Any] | None:  # fmt: skip
+    """A native tool call as an action, or None: the backend has no ``call_tool``, refused
+    ``tools`` (it then says so for the rest of the run), or sent arguments outside the schema."""
+    call_tool = getattr(ws.llm, "call_tool", None)
+    if call_tool is None:
+        return None
+    action = call_tool(messages, [t.function() for t in tools])
+    if action is None:
+        return None
+    try:
+        return parse_reply(json.dumps(action), schema)
+    except ValueError:
+        return None
 
 
 def _record(outcome: Outcome, step: Step, name: str, args: dict[str, Any], result: str,
@@ -161,12 +197,8 @@ def _record(outcome: Outcome, step: Step, name: str, args: dict[str, Any], resul
         on_step(step)
 
 
-def _call(tool: Tool, ws: Workspace, args: dict[str, Any], done: set[str]) -> str:
-    """Run a tool; a wrong or repeated call becomes a message for the model."""
-    key = json.dumps([tool.name, args], sort_keys=True)
-    if key in done:
-        return "Error: you made this exact call already; its result is above. Try something else or answer."
-    done.add(key)
+def _call(tool: Tool, ws: Workspace, args: dict[str, Any]) -> str:
+    """Run a tool; a wrong call becomes a message for the model."""
     try:
         return evidence_lines(tool.run(ws, args))
     except ToolError as exc:

@@ -10,8 +10,9 @@ returns timestamped evidence (shown to the model as compact lines, kept for chec
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from longvid.agent.selection import choose_frames
@@ -22,7 +23,10 @@ from longvid.recall.retrieve import Evidence, chunk_evidence, retrieve
 from longvid.recall.timeline import answer_evidence
 from longvid.timeline import hms
 
-SOURCES = ["caption", "transcript", "ocr", "visual", "inspection"]
+SOURCES = ["caption", "transcript", "ocr", "visual"]
+"""What a memory may hold, as ``search`` names it (a memory offers only those it holds)."""
+CITED_TIME = r"^[0-9]{1,2}:[0-9]{2}:[0-9]{2}([.][0-9])?$"
+"""A citation is a time as the evidence lines show it (hh:mm:ss or hh:mm:ss.s): nothing else."""
 _READ_ITEMS = 40  # a read returns at most this many items (the rest: read on from there)
 _MIN_LOOK_S = 4.0
 _CANDIDATES = 64  # frames scored against the question in one look, at most
@@ -67,6 +71,13 @@ class Tool:
     def signature(self) -> str:
         args = ", ".join(f"{k}{'' if k in self.required else '?'}" for k in self.parameters)
         return f"{self.name}({args}): {self.description}"
+
+    def function(self) -> dict[str, Any]:
+        """The tool as an entry of an OpenAI-compatible request's ``tools``."""
+        parameters = {"type": "object", "properties": self.parameters,
+                      "required": list(self.required), "additionalProperties": False}  # fmt: skip
+        return {"type": "function",
+                "function": {"name": self.name, "description": self.description, "parameters": parameters}}  # fmt: skip
 
 
 def evidence_lines(items: list[Evidence]) -> str:
@@ -181,8 +192,8 @@ def overview(ws: Workspace, args: dict[str, Any]) -> list[Evidence]:
 # Strings are bounded so that any one action fits in 512 generated tokens (a reply cut short
 # would not parse).
 _WINDOW = {
-    "start": {"type": "number", "description": "seconds from the start of the video"},
-    "end": {"type": "number", "description": "seconds from the start of the video"},
+    "start": {"type": "number", "minimum": 0, "description": "seconds from the start of the video"},
+    "end": {"type": "number", "minimum": 0, "description": "seconds from the start of the video"},
 }
 TOOLS = {
     tool.name: tool
@@ -192,7 +203,7 @@ TOOLS = {
             "find the moments that match a query (by meaning and by words), "
             "optionally only within start..end seconds or from some sources",
             {
-                "query": {"type": "string", "maxLength": 120},
+                "query": {"type": "string", "minLength": 1, "maxLength": 120},
                 "sources": {"type": "array", "items": {"enum": SOURCES}},
                 **_WINDOW,
                 "k": {"type": "integer", "minimum": 1, "maximum": 20},
@@ -239,11 +250,36 @@ ANSWER = Tool(
     "the final answer, citing the evidence times it rests on as [hh:mm:ss]; found=false when "
     "the evidence does not contain the answer",
     {"answer": {"type": "string", "maxLength": 300},
-     "citations": {"type": "array", "items": {"type": "string", "maxLength": 24}, "maxItems": 4},
+     "citations": {"type": "array", "items": {"type": "string", "pattern": CITED_TIME}, "maxItems": 4},
      "confidence": {"enum": ["high", "medium", "low"]}, "found": {"type": "boolean"}},
     ("answer", "citations", "confidence", "found"),
     lambda ws, args: [],
 )  # fmt: skip
+
+
+def memory_sources(memory: VideoMemory) -> list[str]:
+    """The sources this memory holds, in ``SOURCES`` order (what ``search`` may filter on)."""
+    settings = memory.meta("settings") or {}
+    held = {"caption": settings.get("captioner", "none") != "none",
+            "transcript": memory.meta("transcript_source") is not None,
+            "ocr": settings.get("ocr", "none") != "none", "visual": memory.has_frame_vectors()}  # fmt: skip
+    return [source for source in SOURCES if held[source]]
+
+
+def bounded(tool: Tool, duration: float, sources: list[str]) -> Tool:
+    """``tool`` with arguments that cannot be nonsense for this video: windows inside it (when
+    its length is known) and ``sources`` an enum of what its memory holds (none: no filter)."""
+    parameters = dict(tool.parameters)
+    for key in ("start", "end"):
+        if key in parameters and duration > 0:
+            parameters[key] = {**parameters[key], "maximum": math.ceil(duration)}
+    if "sources" in parameters:
+        if sources:
+            parameters["sources"] = {"type": "array", "items": {"enum": sources},
+                                     "minItems": 1, "maxItems": len(sources)}  # fmt: skip
+        else:
+            del parameters["sources"]
+    return replace(tool, parameters=parameters)
 
 
 def action_schema(tools: list[Tool]) -> dict[str, Any]:

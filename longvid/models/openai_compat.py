@@ -4,13 +4,17 @@ The official ``openai`` client does the HTTP work: timeouts, retries with expone
 429 / 5xx / connection errors (honouring Retry-After). Captioning keeps several requests in flight.
 JSON replies use the strongest ``response_format`` the server accepts (``json_schema``, then
 ``json_object`` with the schema, as llama.cpp's server takes it, then the schema in the prompt
-only), found on the first structured request and remembered for the run.
+only), found on the first structured request and remembered for the run. The agent's steps go
+as native ``tools`` (``call_tool``) until the server refuses them (HTTP 400/415/422/500/501, or a
+reply with no tool call); from then on, for the run, ``call_tool`` says so at once (None) and the
+agent uses the constrained action union through ``response_format`` instead.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import json
 import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +25,7 @@ from longvid.models.base import Captioner, CaptionRequest, ChatModel, Message, M
 from longvid.models.endpoints import Endpoint, EndpointPool
 from longvid.models.mosaic import mosaic, tiles_per_mosaic
 from longvid.models.prompts import CAPTION_INSTRUCTION, interleaved, span_line, stamp
-from longvid.models.server import ServerError, client, complete
+from longvid.models.server import ServerError, client, complete, short
 from longvid.models.specs import ModelSpec
 from longvid.models.structured import first_json_object, with_schema
 from longvid.timeline import hms
@@ -56,7 +60,42 @@ class OpenAIChat(ChatModel):
         self.pool = _pool(spec, timeout, retries)
         self.json_mode = JSON_MODES[0]
         self.json_mode_known = False  # becomes True once the server accepts a mode
+        self.native_tools: bool | None = None  # None: not tried yet; False: refused, for the run
         self.info = ModelInfo(str(spec), "openai")
+
+    def call_tool(
+        self, messages: Sequence[Message], tools: Sequence[dict[str, Any]]
+    ) -> dict[str, Any] | None:
+        """One tool call as ``{"tool": name, **arguments}`` through the server's native ``tools``;
+        None when the server refuses them (then for the rest of the run, without asking again).
+
+        One tool is asked for by name (``tool_choice``); several with ``auto``, since servers
+        differ on ``required`` (llama-cpp-python fails on it): the agent's answer is a tool too,
+        so a reply without a tool call means the server or its chat template does not do tools.
+        """
+        if self.native_tools is False:
+            return None
+        names = [t["function"]["name"] for t in tools]
+        choice: Any = ({"type": "function", "function": {"name": names[0]}} if len(names) == 1
+                       else "auto")  # fmt: skip
+        known = bool(self.native_tools)
+        plain = [dict(m) for m in messages]
+
+        def send(endpoint: Endpoint) -> Any:
+            client = endpoint.client if known else endpoint.client.with_options(max_retries=0)
+            return tool_reply(client, endpoint.spec, plain, tools=list(tools), tool_choice=choice,
+                              temperature=0.0)  # fmt: skip
+
+        try:
+            message = self.pool.call(send)
+        except ServerError as exc:
+            if known or exc.status not in _REFUSALS:
+                raise
+            self.native_tools = False
+            return None
+        action = _tool_action(message, names)
+        self.native_tools = action is not None
+        return action
 
     def chat(self, messages: Sequence[Message], json_schema: dict[str, Any] | None = None) -> str:
         if json_schema is None:
@@ -84,6 +123,38 @@ class OpenAIChat(ChatModel):
             return complete(client, endpoint.spec, request, **extra)
 
         return self.pool.call(send)
+
+
+def tool_reply(client: Any, spec: ModelSpec, messages: list[dict[str, Any]], **extra: Any) -> Any:
+    """One completion's message (tool calls and all); failures as ``complete`` reports them."""
+    import openai
+
+    where = f"{spec.base_url} (model {spec.name})"
+    try:
+        reply = client.chat.completions.create(model=spec.name, messages=messages, **extra)
+        return reply.choices[0].message
+    except openai.APIStatusError as exc:
+        raise ServerError(f"{where} answered HTTP {exc.status_code}: {short(exc.message)}",
+                          "check the model name and the server log", status=exc.status_code) from None  # fmt: skip
+    except (openai.APITimeoutError, openai.APIConnectionError):
+        raise ServerError(f"cannot reach {where} (or it timed out)", "start the server or fix the URL",
+                          unavailable=True) from None  # fmt: skip
+    except (openai.APIResponseValidationError, ValueError, AttributeError, IndexError, TypeError):
+        raise ServerError(f"{where} sent a malformed reply", "check that it speaks the OpenAI API") from None
+
+
+def _tool_action(message: Any, names: list[str]) -> dict[str, Any] | None:
+    """The first tool call of a reply as an action, or None when it holds none that parses."""
+    for call in getattr(message, "tool_calls", None) or []:
+        function = getattr(call, "function", None)
+        if function is None or function.name not in names:
+            continue
+        try:
+            arguments = json.loads(function.arguments or "{}", strict=False)
+        except json.JSONDecodeError:
+            return None
+        return {"tool": function.name, **arguments} if isinstance(arguments, dict) else None
+    return None
 
 
 def _json_request(
