@@ -54,7 +54,12 @@ def evaluate(
         ),
     ] = None,
     compare: Annotated[
-        bool, typer.Option("--compare", help="Also run the one-retrieval baseline and compare.")
+        bool,
+        typer.Option(
+            "--compare",
+            help="Answer every question both ways on the same memory, the agent and the "
+            "one-retrieval baseline, and print them side by side per category.",
+        ),
     ] = False,
     workers: Annotated[
         int,
@@ -80,9 +85,13 @@ def evaluate(
     ] = True,
     max_steps: Annotated[int, typer.Option(min=0, help="Most tool calls per question.")] = 6,
     agent: Annotated[
-        bool,
-        typer.Option("--agent/--no-agent", help="Agent steps, or one retrieval and one answer."),
-    ] = True,
+        bool | None,
+        typer.Option(
+            "--agent/--no-agent",
+            help="Agent steps, or one retrieval and one answer (default: as `ask` decides for "
+            "the model; see `longvid ask --help`).",
+        ),
+    ] = None,
     max_frames: Annotated[
         int, typer.Option(min=1, help="Most frames inspected per question.")
     ] = 16,
@@ -107,9 +116,8 @@ def evaluate(
         models.index_all(items, subtitles, workers)
     looker, chat = models.answering(items, memory_for)
     reader = READERS[benchmark.format]
-    runs = {"agent": models.engine.use_agent(chat, agent)} | (
-        {"baseline": False} if compare else {}
-    )
+    # --compare: the agent against the baseline whatever the default; else the default's way
+    runs = {"agent": True, "baseline": False} if compare else {"agent": models.engine.use_agent(chat, agent)}
     results = {}
     for name, use_agent in runs.items():
         options = AskOptions(
@@ -134,8 +142,7 @@ def evaluate(
     summary = {"benchmark": str(bench), "format": benchmark.format, "split": benchmark.split,
                "subtitles": subtitles, **outcome.to_dict(scores)}  # fmt: skip
     if compare:
-        summary["compare"] = {n: {"accuracy": s.accuracy, "correct": s.correct, "total": s.total,
-                                  "mean_seconds": o.to_dict()["mean_seconds"]} for n, (o, s) in results.items()}  # fmt: skip
+        summary["compare"] = {name: _compared(o) for name, (o, _) in results.items()}
     summary["submission"] = _write_submission(reader, benchmark, outcome.records, submission)
     if as_json:
         emit_json(summary)
@@ -292,6 +299,32 @@ def _write_submission(
     return str(target)
 
 
+def _compared(outcome: Any) -> dict[str, Any]:
+    """One run's figures for --compare: over all questions (``all``) and per category."""
+    from longvid.pipeline.evaluate import figures
+
+    return {"all": figures(outcome.scored), **outcome.categories}
+
+
+def _print_compare(compared: dict[str, dict[str, dict[str, float]]]) -> None:
+    """The runs side by side: for each category, one row per run."""
+
+    def cell(group: dict[str, float], key: str) -> str:
+        return f"{group[key]:.0%}" if key in group else "-"
+
+    rows = []
+    for category in compared["agent"]:
+        for run, groups in compared.items():
+            group = groups.get(category)
+            if group is not None:
+                rows.append((category, run, f"{group['accuracy']:.1%} ({group['correct']}/{group['total']})",
+                             cell(group, "citation_accuracy"), cell(group, "recall_at_5"),
+                             f"{group['mean_seconds']:g}", f"{group['mean_steps']:g}",
+                             f"{group['mean_tokens']:g}"))  # fmt: skip
+    emit_table(rows, ("category", "run", "accuracy", "citations", "recall@5", "s / question",
+                      "steps / question", "tokens / question"))  # fmt: skip
+
+
 def _print(summary: dict[str, Any], title: str) -> None:
     """The terminal report: the headline, each published breakdown as a table, what longvid adds."""
     unscored = f", {summary['unscored']} unscored" if summary.get("unscored") else ""
@@ -308,9 +341,8 @@ def _print(summary: dict[str, Any], title: str) -> None:
         typer.echo(f"  {task}: {count} open-ended answers kept in --json, unscored (no judge)")
     if summary.get("published"):
         typer.echo("published fields: " + json.dumps(summary["published"], ensure_ascii=False))
-    for name, figures in summary.get("compare", {}).items():
-        typer.echo(f"{name}: {figures['accuracy']:.1%} ({figures['correct']}/{figures['total']}), "
-                   f"{figures['mean_seconds']} s per question")  # fmt: skip
+    if summary.get("compare"):
+        _print_compare(summary["compare"])
     typer.echo(
         f"per question: {summary['mean_steps']} steps, {summary['mean_tokens']} LLM tokens, "
         f"{summary['mean_seconds']} s; frames {summary['mean_frames_captioned']} captioned, "

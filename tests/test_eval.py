@@ -111,11 +111,15 @@ def test_eval_scores_caches_and_reports(
         calls = len(server.requests)
         again = runner.invoke(app, args)
         text = runner.invoke(app, args[:2] + args[3:])  # without --json
+        compared = runner.invoke(app, [*args[:2], *args[3:], "--compare"])
     assert first.exit_code == 0, first.output
     report = json.loads(first.stdout)
     assert (report["format"], report["correct"], report["total"]) == ("common", 2, 3)
     assert report["accuracy"] == pytest.approx(2 / 3, abs=1e-3)
-    assert report["categories"]["numbers"] == {"accuracy": 0.0, "correct": 0, "total": 1}
+    numbers = report["categories"]["numbers"]
+    assert (numbers["accuracy"], numbers["correct"], numbers["total"]) == (0.0, 0, 1)
+    assert numbers["mean_steps"] == 1 and numbers["mean_tokens"] > 0 and "recall_at_5" not in numbers
+    assert report["categories"]["time"]["recall_at_5"] == 1.0  # its time is known
     assert [q["predicted"] for q in report["questions"]] == [0, 1, 0]
     assert {"id", "question", "options", "answer", "predicted", "correct", "response", "frames_captioned",
             "frames_inspected", "elapsed_s"} <= set(report["questions"][0])  # fmt: skip
@@ -124,9 +128,17 @@ def test_eval_scores_caches_and_reports(
         ferry["recall_at_5"] is True and ferry["time_error_s"] == 0.0
     )  # cited [00:00:12–00:00:15]
     assert report["recall_at_5"] == 1.0 and "recall_at_5" not in report["questions"][1]
-    assert calls == 3 and len(server.requests) == 3  # the second run answered from the cache
+    assert calls == 3 and len(server.requests) == 6  # runs 2-3 from the cache; --compare: 3 baseline calls
     assert json.loads(again.stdout)["questions"] == report["questions"]
     assert "accuracy 66.7% (2/3)" in text.stdout and "numbers" in text.stdout
+    lines = compared.stdout.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.split()[:2] == ["category", "run"])
+    table = [line.split() for line in lines[head:] if line.startswith("  ")]
+    assert table[0][:5] == ["category", "run", "accuracy", "citations", "recall@5"]
+    rows = {(row[0], row[1]): row[2:] for row in table[1:]}
+    assert rows[("all", "agent")][:2] == ["66.7%", "(2/3)"] and ("all", "baseline") in rows
+    assert rows[("time", "agent")][2:4] == ["100%", "100%"]  # citation accuracy, recall@5
+    assert rows[("people", "baseline")][2:4] == ["-", "-"]  # no time given: nothing to check
 
 
 def test_recall_and_time_error_against_spans() -> None:

@@ -234,17 +234,33 @@ def _frames_captioned(memory: VideoMemory) -> int:
 
 
 def _by_category(records: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
-    groups: dict[str, list[bool]] = defaultdict(list)
+    """Each category's figures; categories named ``family: kind`` also add up under ``family``
+    (the built-in set's ``temporal: right after`` ... count under ``temporal``)."""
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for record in records:
-        groups[record["category"] or "all"].append(record["correct"])
-    return {
-        name: {
-            "accuracy": round(sum(marks) / len(marks), 4),
-            "correct": sum(marks),
-            "total": len(marks),
-        }
-        for name, marks in sorted(groups.items())
+        name = record["category"] or "all"
+        groups[name].append(record)
+        if ": " in name:
+            groups[name.split(": ", 1)[0]].append(record)
+    return {name: figures(group) for name, group in sorted(groups.items())}
+
+
+def figures(records: list[dict[str, Any]]) -> dict[str, float]:
+    """Accuracy, citation accuracy, recall@5 (where times are known) and the cost per question."""
+    timed = [r for r in records if "recall_at_5" in r]
+    correct = sum(r["correct"] for r in records)
+    out: dict[str, float] = {
+        "accuracy": round(correct / len(records), 4) if records else 0.0,
+        "correct": correct,
+        "total": len(records),
+        "mean_seconds": _mean(r["elapsed_s"] for r in records),
+        "mean_steps": _mean(r.get("steps", 0) for r in records),
+        "mean_tokens": _mean(r.get("tokens", 0) for r in records),
     }
+    if timed:
+        out["recall_at_5"] = _mean(r["recall_at_5"] for r in timed)
+        out["citation_accuracy"] = _mean(r["cited_overlap"] for r in timed)
+    return out
 
 
 def _mean(values: Any) -> float:
