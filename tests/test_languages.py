@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -11,11 +12,13 @@ import pytest
 from longvid_cli.app import app
 from typer.testing import CliRunner
 
+import longvid
 from longvid import words
 from longvid.memory.language import content_language
 from longvid.memory.library import open_memory
 from longvid.memory.store import SCHEMA, VideoMemory
-from longvid.models.registry import load
+from longvid.models import packaged
+from longvid.models.registry import MULTILINGUAL_EMBEDDER, load
 from longvid.pipeline.ask import ask
 from longvid.pipeline.chapters import title_of
 from longvid.pipeline.index import IndexModels, index_video
@@ -236,3 +239,19 @@ def test_chapter_titles_end_at_a_chinese_full_stop() -> None:
     assert title_of("火车晚点了四十分钟，乘客们都很着急。[00:01:32] 然后警察来了。") == "火车晚点了四十分钟，乘客们都很着急"
     long = title_of("警察在公园的长椅下面发现了一个黑色的钱包，然后他把钱包交给了派出所的值班警察和所长。")
     assert long.endswith("…") and len(long) <= 31
+
+
+def test_index_warns_once_when_an_english_only_embedder_meets_chinese(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    minilm = packaged.minilm_dir()
+    if minilm is None:
+        pytest.skip("needs the packaged MiniLM (longvid[offline])")
+    video = _subtitled(tmp_path, "zh", CHINESE[:4])
+    settings = {"store": tmp_path / "store", "captioner": "none", "asr": "none", "ocr": "none",
+                "embedder": minilm, "visual_embedder": "none", "speakers": "none"}  # fmt: skip
+    with caplog.at_level(logging.WARNING, logger="longvid"):
+        indexed = longvid.index(str(video), **settings)
+    [line] = [r.getMessage() for r in caplog.records if "reads English only" in r.getMessage()]
+    assert "'zh'" in line and MULTILINGUAL_EMBEDDER in line
+    assert indexed.info()["memories"][0]["language"] == "zh"

