@@ -1,8 +1,14 @@
 """What a user waits for, start-up included: ``ask`` and ``search`` on the example video, and
 ``index`` of a 20-minute talk against one ``ffmpeg -f null`` decode of the same file.
 
-    python benchmarks/cli_speed.py                 # all three
-    python benchmarks/cli_speed.py --skip-index    # ask and search only
+    python benchmarks/cli_speed.py                 # all four
+    python benchmarks/cli_speed.py --skip-index    # start-up, ask and search only
+    python benchmarks/cli_speed.py --startup-only  # start-up only
+
+Start-up: ``index`` of a 2-second clip into a fresh store on the speech + text path (packaged
+MiniLM, no captioner, ASR or OCR), first with an empty user cache (the embedder's ONNX export
+is made, once per user) and then again into another fresh store (the export is reused): wall
+time, peak RSS, and whether torch was imported.
 
 ``ask`` and ``search`` run as a new user runs them (packaged stand-ins, a fresh process each),
 median of 5, after one ``index``; the answer is checked for "7:15". ``index`` uses an
@@ -49,6 +55,32 @@ def ask_and_search(env: dict[str, str]) -> None:
     print(f"search: {statistics.median(t for t, _ in searches):.2f} s median of 5")
 
 
+def start_up(env: dict[str, str], folder: Path) -> None:
+    """Fresh stores on the speech + text path: the first run per user, then any fresh store."""
+    clip = folder / "clip.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=640x360:rate=25:duration=2",
+                    "-c:v", "libx264", "-pix_fmt", "yuv420p", str(clip)], check=True)  # fmt: skip
+    # no watcher process (tens of ms) so that the command's own imports reach stderr
+    env = {**env, "LONGVID_CACHE": str(folder / "user-cache"), "PYTHONPROFILEIMPORTTIME": "1",
+           "LONGVID_NO_WATCH": "1"}  # fmt: skip
+    for label, store in (("empty user cache (first run per user)", "fresh-1"),
+                         ("fresh store, user cache warm", "fresh-2")):  # fmt: skip
+        command = ["longvid", "index", str(clip), "-q", "--captioner", "none", "--asr", "none",
+                   "--ocr", "none", "--visual-embedder", "none", "--store", str(folder / store)]  # fmt: skip
+        log = folder / f"{store}.imports"
+        with log.open("w") as errors:
+            start = time.perf_counter()
+            process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=errors)
+            _, status, usage = os.wait4(process.pid, 0)  # the command and the child it watches
+            seconds = time.perf_counter() - start
+        if os.waitstatus_to_exitcode(status):
+            raise SystemExit(f"failed: {' '.join(command)}")
+        rss = usage.ru_maxrss / 1024
+        torch = any(line.split("|")[-1].strip() == "torch" for line in log.read_text().splitlines())
+        print(f"start-up, {label}: {seconds:.2f} s, peak RSS {rss:.0f} MiB, "
+              f"torch {'imported' if torch else 'not imported'}")  # fmt: skip
+
+
 def index_ratio(env: dict[str, str], folder: Path, minutes: int) -> None:
     from tests.fake_openai import FakeServer, serve
 
@@ -66,10 +98,14 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--skip-index", action="store_true")
+    parser.add_argument("--startup-only", action="store_true")
     parser.add_argument("--minutes", type=int, default=20)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
         env = {**os.environ, "LONGVID_HOME": str(Path(work) / "home"), "HF_HUB_OFFLINE": "1"}
+        start_up(env, Path(work))
+        if args.startup_only:
+            return
         ask_and_search(env)
         if not args.skip_index:
             index_ratio(env, Path(work), args.minutes)
