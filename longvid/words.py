@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
+from typing import Any
 
 _NO_SPACE = (
     "\u0e00-\u0e7f\u0e80-\u0eff\u1000-\u109f\u1780-\u17ff"  # Thai, Lao, Myanmar, Khmer
@@ -115,16 +117,51 @@ def _run_terms(run: str) -> list[str]:
     return out
 
 
+LANGUAGE_NAMES = {
+    "en": "English", "zh": "Chinese", "ja": "Japanese", "ko": "Korean", "es": "Spanish",
+    "fr": "French", "de": "German", "pt": "Portuguese", "it": "Italian", "ru": "Russian",
+    "ar": "Arabic", "hi": "Hindi", "th": "Thai", "vi": "Vietnamese", "id": "Indonesian",
+    "tr": "Turkish", "nl": "Dutch", "pl": "Polish", "uk": "Ukrainian", "fa": "Persian",
+}  # fmt: skip
+
+
+def write_in(question: str) -> str:
+    """An instruction to answer in the question's language; "" for English, or where a short
+    question's language is not clear (the model then answers as it will)."""
+    code = _question_language(question)
+    if code in (None, "en"):
+        return ""
+    return f"Write your answer in {LANGUAGE_NAMES.get(code, code)}."
+
+
+def _question_language(text: str) -> str | None:
+    """By script where it tells (kana: Japanese, Hangul: Korean, Thai, Han: Chinese), else by
+    py3langid when it is at least 90 % sure."""
+    for code, script in (("ja", "\u3040-\u30ff"), ("ko", "\uac00-\ud7af"), ("th", "\u0e00-\u0e7f"),
+                         ("zh", "\u4e00-\u9fff")):  # fmt: skip
+        if len(re.findall(f"[{script}]", text)) >= 2:
+            return code
+    if sum(c.isalpha() for c in text) < 8:
+        return None
+    code, probability = _identifier().classify(text)
+    return str(code) if probability >= 0.9 else None
+
+
 def language(text: str) -> str | None:
     """The ISO 639-1 code of the language ``text`` is mostly in (py3langid), or None when there
-    is too little text to tell (under 8 letters)."""
+    is too little text to tell."""
     sample = text[:4000]
-    if sum(c.isalpha() for c in sample) < 8:
+    if sum(c.isalpha() for c in sample) < 8 and len(NO_SPACE_CHAR.findall(sample)) < 3:
         return None
-    import py3langid
-
-    code, _ = py3langid.classify(sample)
+    code, _ = _identifier().classify(sample)
     return str(code)
+
+
+@cache
+def _identifier() -> Any:
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
 def contains(text: str, term: str) -> bool:

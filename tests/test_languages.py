@@ -22,6 +22,7 @@ from longvid.models.registry import MULTILINGUAL_EMBEDDER, load
 from longvid.pipeline.ask import ask
 from longvid.pipeline.chapters import title_of
 from longvid.pipeline.index import IndexModels, index_video
+from longvid.pipeline.summarize import summarize_memory
 from longvid.recall.retrieve import Evidence, query_terms
 from longvid.recall.support import grounded
 from tests.fakes import ScriptedChat
@@ -255,3 +256,21 @@ def test_index_warns_once_when_an_english_only_embedder_meets_chinese(
     [line] = [r.getMessage() for r in caplog.records if "reads English only" in r.getMessage()]
     assert "'zh'" in line and MULTILINGUAL_EMBEDDER in line
     assert indexed.info()["memories"][0]["language"] == "zh"
+
+
+def test_answers_in_the_question_language_and_summaries_in_the_video_language(chinese, tiny_model) -> None:  # type: ignore[no-untyped-def]
+    video, store = chinese
+    memory = open_memory(store, str(video))
+    embedder = load("embedder", str(tiny_model("sentence_transformer")))
+    chat = ScriptedChat([{"answer": "四十分钟 [00:00:03]", "enough": True, "found": True}])
+    writer = ScriptedChat(["火车晚点了四十分钟。[00:00:03]"])
+    try:
+        ask(str(video), "火车晚点了多久？", memory, embedder, chat)
+        summary = summarize_memory(memory, writer)
+        in_english = summarize_memory(memory, writer, language="en")
+    finally:
+        memory.close()
+    assert chat.calls[0][-1]["content"].endswith("Write your answer in Chinese.")
+    assert all(call[0]["content"].endswith(" Write in Chinese.") for call in writer.calls[:-1])
+    assert summary.summary.startswith("火车晚点了四十分钟") and not in_english.cached
+    assert "Write in" not in writer.calls[-1][0]["content"]  # --language en: the prompt as it was

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from longvid.agent.tools import Tool
 from longvid.timeline import hms
+from longvid.words import write_in
 
 
 def system_prompt(duration: float, tools: list[Tool]) -> str:
@@ -22,8 +23,9 @@ def system_prompt(duration: float, tools: list[Tool]) -> str:
 
 
 def user_prompt(question: str, evidence: str) -> str:
-    """Evidence first, the question last (small models answer what they read last)."""
-    return f"Evidence:\n{evidence}\n\nQuestion: {question}"
+    """Evidence first, the question last (small models answer what they read last), in the
+    question's language when it is not English."""
+    return f"Evidence:\n{evidence}\n\nQuestion: {question}\n{write_in(question)}".rstrip()
 
 
 ANSWER_NOW = (

@@ -102,11 +102,12 @@ class Video:
                                  query, k, self.engine.visual(self.settings.get("visual_embedder")),
                                  speaker=speaker)  # fmt: skip
 
-    def summarize(self) -> Summary:
-        """The whole-video summary and its timed sections (cached per LLM)."""
+    def summarize(self, language: str | None = None) -> Summary:
+        """The whole-video summary and its timed sections (cached per LLM and language), in
+        ``language`` (a name or ISO code; default: the language the video speaks)."""
         llm = self.engine.llm()
         with self.memory() as memory:
-            return summarize_memory(memory, llm)
+            return summarize_memory(memory, llm, language=language)
 
     def speakers(
         self,
@@ -150,16 +151,17 @@ class Video:
         finally:
             memory.close()
 
-    def summarize_speakers(self) -> list[dict[str, Any]]:
-        """Each speaker's part (``{id, name, talk_s, turns, summary}``), most talk first; empty
-        where no speakers were found."""
+    def summarize_speakers(self, language: str | None = None) -> list[dict[str, Any]]:
+        """Each speaker's part (``{id, name, talk_s, turns, summary}``), most talk first, in
+        ``language`` (default: the video's); empty where no speakers were found."""
         llm = self.engine.llm()
         with self.memory() as memory:
-            return summarize_speakers(memory, llm)
+            return summarize_speakers(memory, llm, language)
 
-    def chapters(self) -> list[Chapter]:
-        """Chapters from the summary's sections (the first at 00:00, each at least 10 s)."""
-        return chapters(self.summarize().sections)
+    def chapters(self, language: str | None = None) -> list[Chapter]:
+        """Chapters from the summary's sections (the first at 00:00, each at least 10 s), titled
+        in ``language`` (default: the video's)."""
+        return chapters(self.summarize(language).sections)
 
     def frames(self, times: list[float], max_side: int = 768) -> list[Frame]:
         """Frames (RGB arrays with their times) at ``times`` seconds."""

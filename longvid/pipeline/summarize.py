@@ -12,12 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from longvid.memory.language import content_language
 from longvid.memory.speakers import SpeakerMemory, has_speakers
 from longvid.memory.store import ChunkRecord, VideoMemory
 from longvid.models.base import ChatModel
 from longvid.recall.citations import fix_citations
 from longvid.recall.retrieve import Evidence
 from longvid.timeline import hms
+from longvid.words import LANGUAGE_NAMES
 
 SECTION_PROMPT = (
     "You summarise part of a video from timestamped notes (captions of what is seen, speech, "
@@ -48,11 +50,16 @@ class Summary:
 
 
 def summarize_memory(
-    memory: VideoMemory, llm: ChatModel, progress: Callable[[int, int], None] | None = None
+    memory: VideoMemory,
+    llm: ChatModel,
+    progress: Callable[[int, int], None] | None = None,
+    language: str | None = None,
 ) -> Summary:
-    """The whole-video summary with its sections (from the cache when this LLM made one before)."""
+    """The whole-video summary with its sections (from the cache when this LLM made one before),
+    written in ``language`` (a name or ISO code; default: the language the video speaks)."""
     voices = SpeakerMemory(memory) if has_speakers(memory) else None
-    key = llm.info.spec
+    tongue = in_language(language or content_language(memory))
+    key = llm.info.spec + tongue
     if voices is not None:  # a name given later makes a new summary that uses it
         key += " | speakers " + ", ".join(f"{k}={v}" for k, v in sorted(voices.labels().items()))
     cached = memory.summary(key)
@@ -72,7 +79,7 @@ def summarize_memory(
     for number, group in enumerate(groups, start=1):
         text = llm.chat(
             [
-                {"role": "system", "content": SECTION_PROMPT},
+                {"role": "system", "content": SECTION_PROMPT + tongue},
                 {"role": "user", "content": "\n".join(n for _, _, n in group)},
             ]
         )
@@ -80,7 +87,7 @@ def summarize_memory(
         if progress:
             progress(number, len(groups))
     summary = (
-        checked(_combine(llm, sections, budget))
+        checked(_combine(llm, sections, budget, WHOLE_PROMPT + tongue))
         if sections
         else "Nothing was indexed for this video."
     )
@@ -103,11 +110,15 @@ def _text(chunk: ChunkRecord, labelled: bool) -> str:
     return "\n".join(p for p in parts if p)
 
 
-def summarize_speakers(memory: VideoMemory, llm: ChatModel) -> list[dict[str, Any]]:
+def summarize_speakers(
+    memory: VideoMemory, llm: ChatModel, language: str | None = None
+) -> list[dict[str, Any]]:
     """Each speaker's part in the video, most talk first: ``{id, name, talk_s, turns, summary}``
-    (``turns`` is their number here). Empty where no speakers were found."""
+    (``turns`` is their number here), in ``language`` (default: the video's). Empty where no
+    speakers were found."""
     if not has_speakers(memory):
         return []
+    prompt = SPEAKER_PROMPT + in_language(language or content_language(memory))
     voices = SpeakerMemory(memory)
     lines = memory.transcript() or []
     said: dict[str, list[tuple[float, float, str]]] = {}
@@ -122,7 +133,7 @@ def summarize_speakers(memory: VideoMemory, llm: ChatModel) -> list[dict[str, An
         spans = [Evidence(a, b, t, 1.0, "transcript") for a, b, t in mine]
         text = ""
         if mine:
-            parts = [_ask(llm, SPEAKER_PROMPT, f"Speaker: {speaker.label}\n" + "\n".join(t for _, _, t in g))
+            parts = [_ask(llm, prompt, f"Speaker: {speaker.label}\n" + "\n".join(t for _, _, t in g))
                      for g in _pack(mine, budget)]  # fmt: skip
             text = fix_citations(" ".join(parts), spans, mine[-1][1], cite_best=False)[0]
         out.append({"id": speaker.id, "name": speaker.name, "talk_s": round(speaker.talk_s, 3),
@@ -146,7 +157,14 @@ def _pack(
     return groups
 
 
-def _combine(llm: ChatModel, sections: list[dict[str, Any]], budget: int) -> str:
+def in_language(language: str | None) -> str:
+    """" Write in Chinese." for ``zh`` or ``Chinese``; "" for English or none."""
+    if not language or language.lower() in ("en", "english"):
+        return ""
+    return f" Write in {LANGUAGE_NAMES.get(language.lower(), language)}."
+
+
+def _combine(llm: ChatModel, sections: list[dict[str, Any]], budget: int, whole: str) -> str:
     """One summary from section summaries, recursing while they do not fit in one call."""
     if len(sections) == 1:
         return str(sections[0]["summary"])
@@ -157,18 +175,18 @@ def _combine(llm: ChatModel, sections: list[dict[str, Any]], budget: int) -> str
     groups = _pack(items, budget)
     if len(groups) == len(items):  # each alone fills the budget: shorten them instead
         share = max(200, budget // len(items))
-        return _ask(llm, WHOLE_PROMPT, "\n\n".join(t[:share] for _, _, t in items))
+        return _ask(llm, whole, "\n\n".join(t[:share] for _, _, t in items))
     if len(groups) > 1:
         merged = [
             {
                 "start": g[0][0],
                 "end": g[-1][1],
-                "summary": _ask(llm, WHOLE_PROMPT, "\n\n".join(t for _, _, t in g)),
+                "summary": _ask(llm, whole, "\n\n".join(t for _, _, t in g)),
             }
             for g in groups
         ]
-        return _combine(llm, merged, budget)
-    return _ask(llm, WHOLE_PROMPT, "\n\n".join(t for _, _, t in items))
+        return _combine(llm, merged, budget, whole)
+    return _ask(llm, whole, "\n\n".join(t for _, _, t in items))
 
 
 def _ask(llm: ChatModel, system: str, user: str) -> str:
