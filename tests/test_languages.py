@@ -19,7 +19,7 @@ from longvid.memory.library import open_memory
 from longvid.memory.store import SCHEMA, VideoMemory
 from longvid.models import packaged
 from longvid.models.registry import MULTILINGUAL_EMBEDDER, load
-from longvid.pipeline.ask import ask
+from longvid.pipeline.ask import ask, is_whole_video_question
 from longvid.pipeline.chapters import title_of
 from longvid.pipeline.index import IndexModels, index_video
 from longvid.pipeline.summarize import summarize_memory
@@ -274,3 +274,10 @@ def test_answers_in_the_question_language_and_summaries_in_the_video_language(ch
     assert all(call[0]["content"].endswith(" Write in Chinese.") for call in writer.calls[:-1])
     assert summary.summary.startswith("火车晚点了四十分钟") and not in_english.cached
     assert "Write in" not in writer.calls[-1][0]["content"]  # --language en: the prompt as it was
+
+
+@pytest.mark.parametrize("question", ["这个视频讲了什么？", "请概括这部影片", "この動画の要約は？",
+                                      "¿De qué trata el video?", "Worum geht es in dem Video?"])  # fmt: skip
+def test_whole_video_questions_in_other_languages_go_to_the_summary(question: str) -> None:
+    assert is_whole_video_question(question)
+    assert not is_whole_video_question("火车晚点了多久？")

@@ -29,7 +29,11 @@ from longvid.recall.timeline import answer_evidence
 WHOLE_VIDEO = re.compile(
     r"\b(what (is|was) (this|the) (whole )?(video|film|movie|clip|talk|lecture|episode|meeting|interview)"
     r"( \w+)? about|summar(y|ise|ize)|overall|main (points?|topics?|ideas?|events?)|whole (video|film|thing)|"
-    r"gist|in (a|one) (sentence|paragraph))\b",
+    r"gist|in (a|one) (sentence|paragraph))\b"
+    r"|(?:视频|影片|这部|整个|全片).{0,6}(?:讲|说)(?:了)?(?:什么|啥)|总结|概括|摘要|主要内容|大意"  # zh
+    r"|要約|まとめ|何についての|あらすじ"  # ja
+    r"|\bde qu[ée] (?:trata|va|habla)\b|\bresum(?:en|e|ir|a)\b|\bidea principal\b"  # es, fr
+    r"|\bzusammenfass|\bworum geht\b",  # de
     re.IGNORECASE,
 )
 
