@@ -128,7 +128,7 @@ class HFVideoCaptioner(Captioner):
         inputs = self._inputs([_probe_request(frames)]).to(self.device)
         with torch.inference_mode():
             self.model.generate(**inputs, max_new_tokens=new_tokens, min_new_tokens=new_tokens,
-                                do_sample=False)  # fmt: skip
+                                do_sample=False, use_cache=True)  # fmt: skip
 
     def as_chat(self) -> ChatModel:
         """The same loaded model as the answering LLM (no second copy in memory)."""
@@ -157,9 +157,9 @@ class HFVideoCaptioner(Captioner):
 
         inputs = self._inputs(batch).to(self.device)
         with torch.inference_mode():
-            output = self.model.generate(
-                **inputs, max_new_tokens=self.max_new_tokens, do_sample=False
-            )
+            output = self.model.generate(  # use_cache: SmolVLM2's config turns the KV cache off,
+                **inputs, max_new_tokens=self.max_new_tokens, do_sample=False, use_cache=True
+            )  # which re-reads the whole prompt for every new token
         new_tokens = output[:, inputs["input_ids"].shape[1] :]
         texts = self.processor.batch_decode(new_tokens, skip_special_tokens=True)
         return [t.strip() for t in texts]

@@ -6,6 +6,7 @@ This module opens, locks and completes a video's memory; ``build`` fills it chun
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from dataclasses import asdict, dataclass, replace
@@ -27,6 +28,8 @@ from longvid.pipeline.parts import index_part, index_parts, plan_parts
 from longvid.plan import CaptionBudget, FrameBudget, caption_budget
 from longvid.progress import Progress, Stage
 from longvid.timeline import Span
+
+log = logging.getLogger("longvid")
 
 __all__ = ["IndexModels", "IndexOptions", "IndexResult", "ModelChoice", "index_video"]
 
@@ -92,6 +95,19 @@ def cpu_caption_budget(models: IndexModels, options: IndexOptions) -> CaptionBud
                           int(getattr(captioner, "max_new_tokens", 256)))  # fmt: skip
 
 
+def estimate_line(captions: CaptionBudget, duration: float) -> str:
+    """What captioning will cost on this CPU, as the user reads it."""
+    view = captions.budget
+    return (f"captions on this CPU: {view.max_frames} frames a chunk, up to {captions.new_tokens} new "
+            f"tokens, chunks of at least {view.min_chunk_s:.0f} s (≈ {captions.chunk_cost_s:.0f} s "
+            f"each): ≈ {_minutes(captions.estimate_s(duration))} for this "
+            f"{_minutes(duration)} video")  # fmt: skip
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
 def memory_settings(models: IndexModels, options: IndexOptions) -> dict[str, Any]:
     """Everything that changes what is stored: a new value means a new memory beside the old."""
     budget = asdict(options.budget)
@@ -126,6 +142,7 @@ class _Video:
     id: str
     settings: dict[str, Any]
     options: IndexOptions
+    captions: CaptionBudget | None = None  # on a CPU: the budget set by compute
 
 
 def _prepare(
@@ -135,13 +152,14 @@ def _prepare(
     check_readable(path)
     info = probe(path)  # fails fast, before anything is written, on a bad file
     settings = memory_settings(models, options)
+    captions = cpu_caption_budget(models, options)
     if models.captioner is not None:
         budget = dict(settings["budget"])
         if "new_tokens" in budget:
             models.captioner.max_new_tokens = budget.pop("new_tokens")  # type: ignore[attr-defined]
         options = IndexOptions(options.shots, FrameBudget(**budget), options.frame_side,
                                options.visual_every_s)  # fmt: skip
-    return _Video(path, info, fingerprint(path), settings, options)
+    return _Video(path, info, fingerprint(path), settings, options, captions)
 
 
 def index_video(
@@ -172,6 +190,8 @@ def index_video(
                 if memory.status == "complete":
                     return IndexResult(str(path), video.id, "up-to-date", memory.chunk_count(),
                                        video.info.duration, time.monotonic() - started, 0, str(memory.folder))  # fmt: skip
+                if video.captions is not None:
+                    log.info(estimate_line(video.captions, video.info.duration))
                 spans = plan_parts(path, video.info, memory, part_s)
                 if spans:
                     computed, duration = index_parts(path, video.info, memory, spans, models,
