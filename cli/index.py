@@ -188,11 +188,11 @@ def _json(path: str, result: Any, error: str | None) -> dict[str, Any]:
     return {"video": path, "id": result.id, "status": result.status, "chunks": result.chunks,
             "computed": result.computed,  # captioned by this run; the rest resumed
             "duration": result.duration, "elapsed_s": round(result.elapsed_s, 2), "error": None,
-            "speakers": _speakers(result)}  # fmt: skip
+            **({"speakers": found} if (found := _speakers(result)) is not None else {})}  # fmt: skip
 
 
 def _speakers(result: Any) -> list[dict[str, Any]] | None:
-    """The speakers found (None: the channel was off)."""
+    """The speakers found (None: the channel was off, and ``--json`` has no ``speakers``)."""
     found = getattr(result, "speakers", None)
     return [s.to_dict() for s in found.speakers] if found is not None else None
 
