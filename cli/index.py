@@ -198,13 +198,14 @@ def _speakers(result: Any) -> list[dict[str, Any]] | None:
 
 
 def _line(result: Any) -> str:
-    speakers, found = _speakers(result), getattr(result, "speakers", None)
-    said = f", {len(speakers)} speakers" if speakers is not None else ""
-    if result.status == "up-to-date" and found is not None and found.status == "found":
-        return (f"{result.video}: up to date ({result.chunks} chunks); found "
-                f"{len(found.speakers)} speakers in {found.elapsed_s:.1f} s")  # fmt: skip
+    found = getattr(result, "speakers", None)
+    voices = ""
+    if found is not None:
+        voices = f"; {len(found.speakers)} speakers"
+        voices += f" found in {found.elapsed_s:.1f} s" if found.status == "found" else ""
     if result.status == "up-to-date":
-        return f"{result.video}: up to date ({result.chunks} chunks{said}), nothing to do"
+        busy = found is not None and found.status == "found"
+        return f"{result.video}: up to date ({result.chunks} chunks){voices}" + ("" if busy else ", nothing to do")
     resumed = result.chunks - result.computed
     extra = f", {resumed} resumed from an earlier run" if resumed else ""
-    return f"{result.video}: indexed {result.chunks} chunks{said} in {result.elapsed_s:.1f} s{extra}"
+    return f"{result.video}: indexed {result.chunks} chunks in {result.elapsed_s:.1f} s{extra}{voices}"

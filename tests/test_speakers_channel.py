@@ -176,12 +176,13 @@ def test_who_said_a_word_is_answered_from_labelled_evidence(
 
 
 def test_search_by_speaker(video: Video) -> None:
-    who, _ = _said("architects")
+    who, line = _said("architects")
     speaker = f"S{'ABC'.index(who) + 1}"
     turns = {s.id: s.turns for s in video.speakers()}[speaker]
     found = video.search("drawings reading room", 3, speaker=speaker)
     assert found and all(any(a < m.end and b > m.start for a, b in turns) for m in found)
-    assert all(speaker in m.speakers for m in found)
+    assert all(m.speakers == [speaker] for m in found)  # narrowed to their lines
+    assert found[0].text == f"{speaker}: {line}"  # the line of theirs nearest the query
     video.speakers(names={speaker: "Dr. Ortiz"})
     named = video.search("drawings reading room", 3, speaker="dr. ortiz")
     assert [m.start for m in named] == [m.start for m in found]

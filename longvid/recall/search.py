@@ -55,7 +55,8 @@ def search_memory(
     if speaker is not None:
         if voices is None:
             raise LongvidError(f"{video}: no speakers found yet", f"run: longvid speakers {video}")
-        ranges = voices.ranges(speaker)
+        who = voices.resolve(speaker)
+        ranges = voices.ranges(who)
         limit = top_k or adaptive_k(memory.chunk_count(), None)
         top_k = 4 * limit  # enough left once the other voices' moments are dropped
     frames = frame_hits(memory, visual, query, 2 * adaptive_k(memory.chunk_count(), top_k))
@@ -73,11 +74,42 @@ def search_memory(
             moments.append(Moment(video, t, t, score, text, "visual"))
         else:
             moments.append(Moment(video, chunk.start, chunk.end, score, chunk.text))
+    if voices is None:
+        return moments
     if speaker is not None:
         moments = [m for m in moments if overlaps_any(m.start, m.end + 1e-3, ranges)][:limit]
-    for moment in moments if voices is not None else []:
-        moment.speakers = talking(voices, moment.start, moment.end)  # type: ignore[arg-type]
+        moments = _their_lines(memory, voices, who, moments, embedder, query)
+    for moment in moments:
+        moment.speakers = talking(voices, moment.start, moment.end)
     return moments
+
+
+def _their_lines(
+    memory: VideoMemory,
+    voices: SpeakerMemory,
+    who: str,
+    moments: list[Moment],
+    embedder: Embedder,
+    query: str,
+) -> list[Moment]:
+    """Each moment narrowed to the line of ``who`` in it nearest the query (by meaning and its
+    words); a moment with none of their lines, or found by a frame's look, stays as it is."""
+    import numpy as np
+
+    wanted = embedder.embed([query])[0]
+    terms = query_terms(query)
+    out = []
+    for moment in moments:
+        lines = [t for c in memory.chunks_between(moment.start, max(moment.end, moment.start + 1e-3))
+                 for t in c.transcript if voices.speaker_of(t.start, t.end) == who]  # fmt: skip
+        if moment.source == "visual" or not lines:
+            out.append(moment)
+            continue
+        scores = embedder.embed([t.text for t in lines]) @ wanted  # + the query's words in it
+        scores += [0.1 * sum(w.lower() in t.text.lower() for w in terms) for t in lines]
+        best = lines[int(np.argmax(scores))]
+        out.append(Moment(moment.video, best.start, best.end, moment.score, best.text))
+    return out
 
 
 def talking(voices: SpeakerMemory, start: float, end: float) -> list[str]:
