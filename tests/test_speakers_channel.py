@@ -84,6 +84,29 @@ def test_an_indexed_memory_gains_speakers_alone(
     assert third.speakers is not None and third.speakers.status == "up-to-date"
 
 
+def test_a_failing_default_backend_warns_and_the_index_stands(
+    engine_for: Callable[..., Engine],
+    dialogue_video: Path,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    pytest.importorskip("resemblyzer")
+
+    def broken(spec: str) -> Any:
+        raise RuntimeError("no audio device")
+
+    engine = engine_for()
+    monkeypatch.setattr(engine, "diarizer", broken)
+    with caplog.at_level(logging.WARNING, logger="longvid"):
+        done = index(dialogue_video, engine)
+    assert done.status == "indexed" and done.speakers is None
+    assert "speakers were not found (RuntimeError: no audio device)" in caplog.text
+    named = engine_for(speakers="resemblyzer")
+    monkeypatch.setattr(named, "diarizer", broken)
+    with pytest.raises(RuntimeError):  # asked for by name: it fails loudly
+        index(dialogue_video, named)
+
+
 def test_cli_index_speakers_flag_and_json(
     tiny_model: Callable[[str], Path],
     tmp_path: Path,

@@ -262,10 +262,12 @@ def add_speakers(
     try:
         return index_speakers(engine.store, path, Path(result.memory), result.id, choose,
                               engine.diarizer, wait_s, progress)  # type: ignore[arg-type]  # fmt: skip
-    except LongvidError as exc:
+    except Exception as exc:  # the index is complete; a default extra channel must not undo it
         if explicit:
             raise
-        log.warning("%s: speakers were not found (%s) — %s", path, exc.what, exc.fix)
+        what, fix = (exc.what, exc.fix) if isinstance(exc, LongvidError) else (
+            f"{type(exc).__name__}: {exc}", "pass --speakers none, or rerun with LONGVID_DEBUG=1")  # fmt: skip
+        log.warning("%s: speakers were not found (%s) — %s", path, what, fix)
         return None
 
 
