@@ -27,6 +27,15 @@ def speakers(
             metavar="VIDEO:SPEAKER",
         ),
     ] = None,
+    guess: Annotated[
+        bool,
+        typer.Option(
+            "--guess-names",
+            help="Show names speakers seem to give themselves (\"I'm Anna...\"), by the LLM; "
+            "confirm one with --name.",
+        ),
+    ] = False,
+    llm: Annotated[str | None, typer.Option(help="Answering LLM spec, for --guess-names.")] = None,
     min_similarity: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="With --like: how alike two voices must be.")
     ] = 0.8,
@@ -96,7 +105,7 @@ def speakers(
         raise typer.Exit(EXIT_USAGE)
     names = _names(name or [])
     count = SpeakerCount(num_speakers, min_speakers, max_speakers)
-    engine = Engine(store, speakers=backend, device=device)  # the backend loads once, if needed
+    engine = Engine(store, speakers=backend, device=device, llm=llm)  # the backend loads once, if needed
     refresh = bool(backend or num_speakers or min_speakers or max_speakers or window)
     batch = Batch()
     for path in expand_videos(videos):
@@ -106,21 +115,23 @@ def speakers(
                 video = Video(item, engine)
                 found = video.speakers(names, refresh=refresh, count=count, window_s=window,
                                        force=force, wait_s=wait, progress=bars.update)  # fmt: skip
-                return video, found
+                return video, found, video.guess_names() if guess else {}
 
-        for item, (video, found) in batch.run([path], work):
+        for item, (video, found, guesses) in batch.run([path], work):
             if transcript:
                 typer.echo(render_transcript(video.transcript(), transcript))
             elif as_json:
-                emit_json({"video": item, "speakers": [s.to_dict() for s in found]})
+                listed = [{**s.to_dict(), **({"guess": guesses.get(s.id)} if guess else {})} for s in found]
+                emit_json({"video": item, "speakers": listed})
             elif not found:
                 report("note", f"{item}: no speech, no speakers")
             else:
                 rows = [(s.id, s.name or "", hms(s.talk_s), str(len(s.turns)),
-                         hms(s.turns[0][0]) if s.turns else "") for s in found]  # fmt: skip
+                         hms(s.turns[0][0]) if s.turns else "",
+                         *((f"{guesses[s.id]}?" if s.id in guesses else "",) if guess else ())) for s in found]  # fmt: skip
                 if len(videos) > 1:
                     typer.echo(item)
-                emit_table(rows, ("id", "name", "talk", "turns", "first"), indent="")
+                emit_table(rows, ("id", "name", "talk", "turns", "first", *(("guess",) if guess else ())), indent="")
     batch.exit()
 
 

@@ -299,3 +299,40 @@ def test_the_same_voice_in_other_videos(
     assert table.exit_code == 0 and "meeting.mp4" in table.stdout and "similarity" in table.stdout
     bad = runner.invoke(app, [*args, "--like", "S2"])
     assert bad.exit_code == 2 and "bad --like" in bad.output
+
+
+def test_names_guessed_from_self_introductions_are_shown_not_stored(
+    engine_for: Callable[..., Engine],
+    dialogue_video: Path,  # noqa: F811
+    diarizer: Any,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    import shutil
+
+    from tests.fake_openai import FakeServer, completion, serve
+
+    video = tmp_path / "intro.mp4"  # the same voices; B's first line now introduces her
+    shutil.copy(dialogue_video, video)
+    cues = dialogue_video.with_suffix(".srt").read_text(encoding="utf-8")
+    _, line = _said("architects")
+    video.with_suffix(".srt").write_text(cues.replace(line, "I am Anna Berg from the library board."))
+    engine = engine_for()
+    index(video, engine)
+
+    def reply(body: dict[str, Any]) -> tuple[int, Any]:
+        said = body["messages"][-1]["content"]
+        name = "Anna Berg" if "I am Anna Berg" in said else "Bob"  # Bob: made up, never said
+        return 200, completion(json.dumps({"name": name}))
+
+    server = FakeServer()
+    server.reply_with = reply
+    with serve(server) as url:
+        args = ["speakers", str(video), "--store", str(engine.store), "--guess-names",
+                "--llm", f"openai:llm@{url}"]  # fmt: skip
+        listed = runner.invoke(app, [*args, "--json"])
+        table = runner.invoke(app, args)
+    assert listed.exit_code == 0, listed.output
+    speakers = {s["id"]: (s["name"], s["guess"]) for s in json.loads(listed.stdout)["speakers"]}
+    assert speakers == {"S1": (None, None), "S2": (None, "Anna Berg"), "S3": (None, None)}
+    assert "Anna Berg?" in table.stdout and len(server.requests) == 6  # 3 speakers, twice
+    assert all(s.name is None for s in Video(video, engine).speakers())  # a guess is not stored

@@ -143,6 +143,18 @@ class Video:
             voices = SpeakerMemory(memory)
             return [{"start": a, "end": b, "speakers": talking(voices, a, b)} for a, b in spans]
 
+    def guess_names(self) -> dict[str, str]:
+        """Names unnamed speakers seem to give themselves ("I'm Anna ..."), by the answering
+        LLM: guesses to show, not stored until confirmed with ``speakers(names=...)``."""
+        from longvid.pipeline.speaker_names import guess_names
+
+        llm = self.engine.llm()
+        memory = VideoMemory(Path(self.folder))
+        try:
+            return guess_names(memory, llm)
+        finally:
+            memory.close()
+
     def transcript(self) -> list[dict[str, Any]]:
         """The speech with its speakers: ``{start, end, speaker, name, text}`` per line."""
         memory = VideoMemory(Path(self.folder))
