@@ -31,8 +31,9 @@ def speakers(
         bool,
         typer.Option(
             "--guess-names",
-            help="Show names speakers seem to give themselves (\"I'm Anna...\"), by the LLM; "
-            "confirm one with --name.",
+            help="Show a name for each unnamed speaker: the one given to the same voice in "
+            "another video, else the one they seem to give themselves (\"I'm Anna...\", by the "
+            "LLM); confirm one with --name.",
         ),
     ] = False,
     llm: Annotated[str | None, typer.Option(help="Answering LLM spec, for --guess-names.")] = None,

@@ -299,6 +299,11 @@ def test_the_same_voice_in_other_videos(
     assert table.exit_code == 0 and "meeting.mp4" in table.stdout and "similarity" in table.stdout
     bad = runner.invoke(app, [*args, "--like", "S2"])
     assert bad.exit_code == 2 and "bad --like" in bad.output
+    meeting = Video(dialogue_video, engine)  # the name given in the interview is offered here
+    chat = ScriptedChat([{"name": None}])
+    meeting.engine.llm = lambda captioner=None: chat  # type: ignore[method-assign]
+    assert meeting.guess_names() == {"S1": "Anna"}
+    assert len(chat.calls) == 2  # the LLM read only the two voices the library could not name
 
 
 def test_names_guessed_from_self_introductions_are_shown_not_stored(

@@ -144,14 +144,20 @@ class Video:
             return [{"start": a, "end": b, "speakers": talking(voices, a, b)} for a, b in spans]
 
     def guess_names(self) -> dict[str, str]:
-        """Names unnamed speakers seem to give themselves ("I'm Anna ..."), by the answering
-        LLM: guesses to show, not stored until confirmed with ``speakers(names=...)``."""
+        """Names for unnamed speakers, to show, not stored until confirmed with
+        ``speakers(names=...)``: the name given to the same voice in another video, else the
+        name they seem to give themselves ("I'm Anna ...", read by the answering LLM)."""
         from longvid.pipeline.speaker_names import guess_names
 
-        llm = self.engine.llm()
+        library = Library(self.engine)
+        guesses = {}
+        for speaker in self.speakers():
+            named = [v for v in library.same_voice(self.given, speaker.id) if v.name]
+            if not speaker.name and named:
+                guesses[speaker.id] = str(named[0].name)
         memory = VideoMemory(Path(self.folder))
         try:
-            return guess_names(memory, llm)
+            return {**guess_names(memory, self.engine.llm(), frozenset(guesses)), **guesses}
         finally:
             memory.close()
 

@@ -1,6 +1,7 @@
 """Names guessed from self-introductions ("I'm Anna from the council"): the LLM reads the first
 lines of each unnamed speaker; a guess is kept only if the name is in what they said, and it is
-shown as a guess, never stored, until the user confirms it (``--name S2=Anna``)."""
+shown as a guess, never stored, until the user confirms it (``--name S2=Anna``). (The engine
+first offers the name given to the same voice in another video, from the library's voices.)"""
 
 from __future__ import annotations
 
@@ -25,13 +26,13 @@ SCHEMA = {
 FIRST_LINES = 6  # self-introductions come early: the speaker's first lines are read
 
 
-def guess_names(memory: VideoMemory, llm: ChatModel) -> dict[str, str]:
-    """Speaker id -> the name they seem to give themselves (unnamed speakers only; none where
-    nothing in their own words supports a name)."""
+def guess_names(memory: VideoMemory, llm: ChatModel, skip: frozenset[str] = frozenset()) -> dict[str, str]:
+    """Speaker id -> the name they seem to give themselves (unnamed speakers not in ``skip``;
+    none where nothing in their own words supports a name)."""
     if not has_speakers(memory):
         return {}
     voices = SpeakerMemory(memory)
-    unnamed = {s.id for s in voices.speakers() if not s.name}
+    unnamed = {s.id for s in voices.speakers() if not s.name} - skip
     said: dict[str, list[str]] = {}
     for line in memory.transcript() or []:
         who = voices.speaker_of(line.start, line.end)
