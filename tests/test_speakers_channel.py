@@ -244,6 +244,8 @@ def test_summaries_by_speaker_use_names(video: Video, monkeypatch: pytest.Monkey
     anna = next(p for p in parts if p["id"] == "S3")
     assert anna["name"] == "Anna" and anna["summary"].startswith("Anna speaks [00:00:")
     assert anna["turns"] == 3 and anna["talk_s"] > 0
+    [prompt] = [c[-1]["content"] for c in chat.calls if "Speaker: Anna" in c[-1]["content"]]
+    assert "Anna: " not in prompt and "bicycle shelter" in prompt  # her lines, unlabelled
     whole = video.summarize()
     assert any("Anna: " in m["content"] for call in chat.calls for m in call)  # the notes name her
     assert whole.summary

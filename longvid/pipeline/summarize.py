@@ -120,12 +120,13 @@ def summarize_speakers(
         return []
     prompt = SPEAKER_PROMPT + in_language(language or content_language(memory))
     voices = SpeakerMemory(memory)
-    lines = memory.transcript() or []
+    labels = voices.labels()
     said: dict[str, list[tuple[float, float, str]]] = {}
-    for line in lines:
+    for line in memory.transcript() or []:
         who = voices.speaker_of(line.start, line.end)
-        if who:
-            said.setdefault(who, []).append((line.start, line.end, f"[{hms(line.start)}] {line.text}"))
+        if who:  # the header names the speaker: their lines go without the label
+            text = line.text.removeprefix(f"{labels.get(who, who)}: ")
+            said.setdefault(who, []).append((line.start, line.end, f"[{hms(line.start)}] {text}"))
     out = []
     budget = _budget(llm)
     for speaker in voices.speakers():
