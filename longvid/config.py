@@ -48,6 +48,9 @@ SETTINGS: dict[str, Setting] = {
         "(default: resemblyzer where installed and there is speech)",
     ),
     "max_frames": Setting("LONGVID_MAX_FRAMES", 32, "most frames per chunk sent to the captioner"),
+    "cpu_kernel": Setting(
+        "LONGVID_CPU_KERNEL", "auto", "a local video LLM's weights on CPU: auto (int8), int8, fp32, bf16"
+    ),
     "server_timeout": Setting(
         "LONGVID_SERVER_TIMEOUT",
         600,

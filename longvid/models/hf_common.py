@@ -35,7 +35,18 @@ def nvidia_driver_present() -> bool:
 
 
 # CPU kernels for a model's weights: "fp32", "bf16", or "int8" (dynamic int8 on Linear layers).
+# int8 won on a 2-core EPYC (benchmarks/RESULTS.md): half the prefill, about half the decoding.
 CPU_KERNELS = ("fp32", "bf16", "int8")
+CPU_DEFAULT_KERNEL = "int8"
+
+
+def cpu_kernel(requested: str | None) -> str:
+    """The CPU kernel to use: ``requested`` if it names one, else the default."""
+    if requested in CPU_KERNELS:
+        return str(requested)
+    if requested not in (None, "", "auto"):
+        raise LongvidError(f"unknown CPU kernel '{requested}'", "use auto, int8, fp32 or bf16")
+    return CPU_DEFAULT_KERNEL
 
 
 def pick_dtype(device: str, kernel: str = "auto") -> Any:
@@ -45,7 +56,7 @@ def pick_dtype(device: str, kernel: str = "auto") -> Any:
 
     if device.startswith("cuda"):
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.bfloat16 if kernel == "bf16" else torch.float32
+    return torch.bfloat16 if device == "cpu" and cpu_kernel(kernel) == "bf16" else torch.float32
 
 
 def prepare_for_device(model: Any, device: str, kernel: str = "auto") -> Any:
@@ -54,11 +65,17 @@ def prepare_for_device(model: Any, device: str, kernel: str = "auto") -> Any:
     import torch
 
     model = model.to(device).eval()
-    if device.startswith("cuda"):
+    if device != "cpu":
         return model
     torch.set_num_threads(physical_cores())
-    if kernel == "int8":
-        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+    if cpu_kernel(kernel) == "int8":
+        import warnings
+
+        with warnings.catch_warnings():  # torch's notice that its quantized dtypes will move
+            warnings.simplefilter("ignore")
+            torch.ao.quantization.quantize_dynamic(  # in place: one copy of the weights at a time
+                model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True
+            )
     return model
 
 

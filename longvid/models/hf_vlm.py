@@ -14,6 +14,7 @@ from typing import Any
 from longvid.models.base import Captioner, CaptionRequest, ChatModel, ModelInfo
 from longvid.models.hf_common import (
     ModelUnavailableError,
+    cpu_kernel,
     load_or_explain,
     pick_device,
     pick_dtype,
@@ -89,7 +90,7 @@ class HFVideoCaptioner(Captioner):
             ),
         )
         self.model = prepare_for_device(self.model, self.device, kernel)
-        self.kernel = kernel
+        self.kernel = cpu_kernel(kernel) if self.device == "cpu" else "auto"
         self._cost: CaptionCost | None = None
         self.family = config.model_type
         self.batch_size = max(1, batch_size)

@@ -103,7 +103,8 @@ def _device_class(options: LoadOptions) -> str:
 def _hf_captioner(spec: ModelSpec, o: LoadOptions) -> Captioner:
     from longvid.models.hf_vlm import HFVideoCaptioner
 
-    return HFVideoCaptioner(spec, o.device, o.frame_cap, trust_remote_code=o.trust_remote_code)
+    return HFVideoCaptioner(spec, o.device, o.frame_cap, trust_remote_code=o.trust_remote_code,
+                            kernel=str(setting("cpu_kernel")))  # fmt: skip
 
 
 def _server_captioner(spec: ModelSpec, o: LoadOptions) -> Captioner:
