@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from longvid import words
+from longvid.memory.speakers import SpeakerMemory, has_speakers
 from longvid.memory.store import VideoMemory
 from longvid.models.base import Embedder
 from longvid.recall.retrieve import Evidence, query_terms, retrieve
@@ -28,11 +29,16 @@ class Form(StrEnum):
     AFTER = "after"
     BEFORE = "before"
     COUNT = "count"
+    TALK = "talk"
     BETWEEN = "between"
     ORDER = "order"
 
 
 _FORMS: list[tuple[Form, re.Pattern[str]]] = [
+    (Form.TALK, re.compile(r"\bhow (?:long|much|many times|often) (?:did|does|do) (?P<x>.+?) (?:speak|talk)\b"
+                           r"|\bwho (?P<x2>spoke|talked|speaks|talks) (?:the )?(?:most|longest|least|first|last)\b"
+                           r"|\b(?P<x3>talk(?:ing)?|speaking) time\b|(?P<x4>.+?)(?:说了多久|讲了多久|发言了多久)"
+                           r"|谁(?P<x5>说|讲|发言)(?:得|的)?最(?:多|久)", re.I)),
     (Form.BETWEEN, re.compile(r"\bhow (?:long|much time|many (?:seconds|minutes))\b.*?\bbetween (?P<a>.+?) and (?P<b>.+?)[?.!]*$"
                               r"|\bhow (?:long|much time|many (?:seconds|minutes))\b.*?\bafter (?P<a2>.+?) (?:does|did|do|is|was) (?P<b2>.+?)[?.!]*$"
                               r"|(?P<a3>.+?)和(?P<b3>.+?)之间.*(?:多久|多长时间)", re.I)),
@@ -120,7 +126,7 @@ def answer_evidence(memory: VideoMemory, embedder: Embedder, question: str) -> l
     query = parse(question)
     if query is None:
         return []
-    everything = moments(memory)  # read once: every operation below works on it
+    everything = [] if query.form is Form.TALK else moments(memory)  # read once, used below
     if query.form is Form.BETWEEN:
         first, second = (locate(memory, embedder, a, everything) for a in query.anchors[:2])
         if first is None or second is None or len(query.anchors) < 2:
@@ -145,6 +151,8 @@ def answer_evidence(memory: VideoMemory, embedder: Embedder, question: str) -> l
         text = f"{query.form.value} the moment at [{hms(anchor.start)}], in order: {listed}"
         span = (anchor.start, near[-1].end) if query.form is Form.AFTER else (near[-1].start, anchor.end)
         return [_result(*span, text), *near]  # the anchor itself is not the answer
+    if query.form is Form.TALK:
+        return talk_evidence(memory, query.anchors[0])
     terms = _terms(query.anchors[0])
     hits = [m for m in everything if _holds(m, terms)]
     for term in sorted(terms, key=len, reverse=True) if not hits else []:  # relaxed: one term
@@ -160,6 +168,24 @@ def answer_evidence(memory: VideoMemory, embedder: Embedder, question: str) -> l
         text = (f"{query.anchors[0]!r}: first at {hms(hits[0].start)}, last at {hms(hits[-1].start)}"
                 f" ({len(hits)} in all): {listed}")  # fmt: skip
     return [_result(hits[0].start, hits[-1].end, text), *hits[:MAX_LISTED]]
+
+
+def talk_evidence(memory: VideoMemory, who: str) -> list[Evidence]:
+    """Talk time and turns per speaker, most first (the one the question names first of all)."""
+    if not has_speakers(memory):
+        return []
+    speakers = SpeakerMemory(memory).speakers()
+    asked = who.lower()
+    named = [s for s in speakers if s.id.lower() == asked or (s.name and s.name.lower() in asked)]
+    ordered = named[:1] + [s for s in speakers if s not in named[:1]]
+    listed = "; ".join(
+        f"{s.label}: {_span(s.talk_s)} in {len(s.turns)} turn{'s' * (len(s.turns) != 1)}"
+        + (f" (first [{hms(s.turns[0][0])}], last [{hms(s.turns[-1][0])}])" if s.turns else "")
+        for s in ordered
+    )
+    everyone = [t for s in speakers for t in s.turns]
+    start, end = (min(a for a, _ in everyone), max(b for _, b in everyone)) if everyone else (0.0, 0.0)
+    return [_result(start, end, f"talk time by speaker ({len(speakers)} speakers): {listed}")]
 
 
 def _result(start: float, end: float, text: str) -> Evidence:
