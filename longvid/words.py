@@ -36,17 +36,17 @@ _TOKEN = re.compile(
 _QUOTED = re.compile(r'"([^"]+)"|“([^”]+)”|「([^」]+)」')
 
 # Function and question words that carry no content: English, Spanish, French, German,
-# Portuguese, Italian (3+ letters; shorter words are never terms), and Chinese/Japanese/Korean.
+# Portuguese, Italian (3+ letters; shorter words are never terms; none that is an English
+# content word, such as 'war' or 'son'), and Chinese/Japanese/Korean.
 _SPACED_FUNCTION_WORDS = """
-    a an and are as at be by did do does for from had has have he her his how i in is it its of
-    on or she that the their them they this to was were what when where which who whom why will
-    with you your about after before during video film clip movie say said tell there then than
-    los las del una uno unos unas por para con que qué cómo como cuál cuáles cuándo dónde quién
-    quiénes cuánto cuánta cuántos cuántas porque pero sus ella ellos fue era son está están hay
-    les des une est pour par avec dans qui quoi quel quelle quels quelles comment combien pourquoi
-    où sont était ont aux sur pas der die das den dem des ein eine einen und ist war wer wie was
-    wann warum wieso welche welcher mit von für auf sich nicht aus uma dos das com não foi são
-    quem quando onde qual quais por que perché che chi come dove quando quale quanto della
+    a an and are as at be by did do does for from had has have he her his how i in is it its of on
+    or she that the their them they this to was were what when where which who whom why will with
+    you your about after before during video film clip movie say said tell there then than los las
+    del una uno unos unas por para con que qué cómo como cuál cuáles cuándo dónde quién quiénes
+    cuánto cuánta cuántos cuántas porque pero sus ella ellos fue está están les des une est avec
+    dans qui quoi quel quelle quels quelles comment combien pourquoi où sont était ont aux sur pas
+    der das dem ein eine einen und ist wer wie wann warum wieso welche welcher mit von für auf sich
+    nicht aus uma dos com não foi são quem quando onde qual quais perché che quale quanto della
 """
 _UNSPACED_FUNCTION_WORDS = """
     为什么 什么 怎么样 怎么 怎样 如何 哪里 哪儿 哪个 哪些 多少 多久 多长 谁 哪 几 吗 呢 吧 啊 了 的 地 得
