@@ -236,3 +236,26 @@ def test_a_task_asks_for_a_gpu_only_when_a_local_video_llm_captions_on_a_gpu_clu
         assert task_gpus(RayPlan(), local_vlm) == 0.0  # no GPUs to ask for
     finally:
         ray.shutdown()
+
+
+def test_a_ray_task_finds_the_speakers_of_a_video_with_speech(
+    tmp_path: Path, tiny_model: Callable[[str], Path]
+) -> None:
+    pytest.importorskip("resemblyzer", reason="pip install 'longvid[speakers]'")
+    from tests.dialogues import SCRIPTS, dialogue, write_video
+
+    audio, truth = dialogue(SCRIPTS[2], tmp_path)
+    video = write_video(audio, tmp_path / "talk.mp4")
+    def stamp(t: float) -> str:
+        return f"00:{int(t // 60):02d}:{t % 60:06.3f}".replace(".", ",")
+
+    cues = [f"{i}\n{stamp(a)} --> {stamp(b)}\n{line}\n"
+            for i, ((a, b, _), (_, line, _)) in enumerate(zip(truth, SCRIPTS[2], strict=True), 1)]  # fmt: skip
+    (tmp_path / "talk.srt").write_text("\n".join(cues), encoding="utf-8")
+    with serve(FakeServer()) as url:
+        done = index([video], tmp_path / "store", url, tiny_model("sentence_transformer"), "--ray", "local")
+    assert done.returncode == 0, done.stderr
+    [database] = (tmp_path / "store").glob("videos/*/*/memory.sqlite")
+    with sqlite3.connect(database) as db:
+        found = sorted(row[0] for row in db.execute("SELECT id FROM speakers"))
+    assert found == ["S1", "S2"], done.stderr

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from longvid.engine import Engine
+from longvid.engine.video import add_speakers
 from longvid.errors import LongvidError, MissingDependencyError
 from longvid.pipeline.index import (
     IndexModels,
@@ -187,6 +188,8 @@ def _task(step: str, video: str, shared: tuple[Any, ...], extra: Any) -> tuple[s
         models = _loaded[key].index_models()
         before = _counts(models)
         status, payload = _step(step, video, models, options, Path(root), wait_s, extra)
+        if status == "ok" and step in ("start", "finish"):  # the whole video is in: its speakers
+            add_speakers(payload, payload.video, _loaded[key], wait_s)
     except LongvidError as exc:
         return "error", (exc.what, exc.fix), {}
     used: Counts = {}
