@@ -108,15 +108,29 @@ def run_setting(kernel: str, frames: int, tokens: int, chunks: int = 2) -> dict[
     captioner = load(kernel, frames, tokens)
     load_s = time.perf_counter() - started
     captioner.caption(requests(1, frames))  # warm-up (first-call kernel selection)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu_s()
     for request in requests(chunks, frames):
         captioner.caption([request])
     per_chunk = (time.perf_counter() - started) / chunks
+    cpu_per_chunk = (_cpu_s() - cpu) / chunks / max(1, _threads())
     return {
         "kernel": kernel, "frames": frames, "new_tokens": tokens, "load_s": round(load_s, 1),
         "s_per_chunk": round(per_chunk, 1), "s_per_video_min_at_30s_chunks": round(2 * per_chunk, 1),
+        # CPU seconds / threads: what the chunk costs an idle machine (others' jobs share this one)
+        "cpu_s_per_chunk_per_thread": round(cpu_per_chunk, 1), "load_avg": os.getloadavg()[0],
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
     }  # fmt: skip
+
+
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _threads() -> int:
+    import torch
+
+    return int(torch.get_num_threads())
 
 
 def profile(kernel: str = "fp32") -> dict[str, Any]:
