@@ -112,3 +112,29 @@ def test_tool_arguments_that_cannot_be_nonsense(memory) -> None:  # type: ignore
     assert not valid({"tool": "search", "query": "soup", "sources": ["ocr"]})  # not in this memory
     assert not valid({"tool": "search", "query": "soup", "k": 500}) and not valid({"tool": "search", "query": ""})
     assert "sources" not in bounded(TOOLS["search"], 60.0, []).parameters  # nothing to filter on
+
+
+def test_the_default_follows_the_figures_small_models_answer_in_one_step(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from longvid_cli.app import app
+    from typer.testing import CliRunner
+
+    from longvid.agent.default import agent_by_default
+    from longvid.engine import Engine
+    from longvid.models.base import ModelInfo
+
+    def chat(spec: str, **details: Any) -> ScriptedChat:
+        model = ScriptedChat([{}])
+        model.info = ModelInfo(spec, "test", details)
+        return model
+
+    engine = Engine(tmp_path)
+    gguf = chat("/models/some-model.gguf", parameters=134_515_008)  # llama.cpp's own count
+    assert not engine.use_agent(gguf, None) and engine.use_agent(gguf, True)  # --agent opts in
+    assert not engine.use_agent(chat("openai:qwen2.5:0.5b@http://127.0.0.1:8000/v1"), None)
+    assert not engine.use_agent(chat("stand-in", stand_in=True), None)
+    assert engine.use_agent(chat("Qwen/Qwen2.5-7B-Instruct"), None)
+    assert engine.use_agent(chat("openai:gpt-4o@http://127.0.0.1:8000/v1"), None)  # size unknown
+    assert not engine.use_agent(chat("Qwen/Qwen2.5-7B-Instruct"), False)
+    assert agent_by_default(ModelInfo("Qwen3-30B-A3B", "test"))[0]  # the whole model's size
+    shown = " ".join(CliRunner().invoke(app, ["ask", "--help"], terminal_width=200).stdout.split())
+    assert "one retrieval and one answer" in shown and "--compare" in shown

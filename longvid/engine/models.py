@@ -211,10 +211,13 @@ class Engine:
         return self._once(("llm", resolve("llm", self.specs["llm"], self.options)[0]), make)
 
     def use_agent(self, llm: ChatModel, wanted: bool | None) -> bool:
-        """Agent steps unless the model is the packaged 135M stand-in, too small to use tools."""
-        if wanted is not False and llm.info.details.get("stand_in"):
-            if wanted:
-                log.info("the packaged stand-in LLM answers in one step (it is too small to use "
-                         "tools) — pass --llm with a capable model for the agent, or --no-agent")  # fmt: skip
-            return False
-        return wanted is not False
+        """Agent steps when asked (``wanted``); by default, what the figures decided for the model
+        (``longvid.agent.default``: one retrieval and one answer for small models)."""
+        from longvid.agent.default import agent_by_default
+
+        if wanted is not None:
+            return wanted
+        chosen, why = agent_by_default(llm.info)
+        if not chosen:
+            log.info("answering in one step (%s) — pass --agent for agent steps", why)
+        return chosen

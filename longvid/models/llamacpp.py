@@ -57,7 +57,8 @@ class LlamaCppChat(ChatModel):
         context = int(self.worker.meta["context"])
         self.max_new_tokens = max_new_tokens
         self.context_tokens = max(1024, context - max_new_tokens)
-        self.info = ModelInfo(str(spec), "llama.cpp", {"threads": self.threads, "context": context})
+        self.info = ModelInfo(str(spec), "llama.cpp", {"threads": self.threads, "context": context,
+                              "parameters": int(self.worker.meta.get("parameters", 0))})  # fmt: skip
 
     def chat(self, messages: Sequence[Message], json_schema: dict[str, Any] | None = None) -> str:
         reply = self.worker.call(
@@ -74,6 +75,7 @@ class LlamaServer:
     """The worker side: the loaded ``Llama`` (only ever built inside the worker process)."""
 
     def __init__(self, path: str, threads: int) -> None:
+        import llama_cpp
         from llama_cpp import Llama
 
         try:
@@ -86,7 +88,8 @@ class LlamaServer:
                 "check that the file is a complete GGUF chat model",
             ) from None
         trained = [v for k, v in self.model.metadata.items() if k.endswith(".context_length")]
-        self.meta = {"context": min(MAX_CONTEXT, int(trained[0]) if trained else MAX_CONTEXT)}
+        self.meta = {"context": min(MAX_CONTEXT, int(trained[0]) if trained else MAX_CONTEXT),
+                     "parameters": int(llama_cpp.llama_model_n_params(self.model.model))}  # fmt: skip
 
     def chat(
         self, messages: list[Message], json_schema: dict[str, Any] | None, max_tokens: int
