@@ -71,11 +71,20 @@ class LlamaCppChat(ChatModel):
         return str(reply["text"])
 
 
+def _parameters(model: Any) -> int:
+    """The model's parameter count as llama.cpp reports it (0 where the binding cannot say)."""
+    import llama_cpp
+
+    try:
+        return int(llama_cpp.llama_model_n_params(model.model))
+    except (AttributeError, TypeError, ValueError):
+        return 0
+
+
 class LlamaServer:
     """The worker side: the loaded ``Llama`` (only ever built inside the worker process)."""
 
     def __init__(self, path: str, threads: int) -> None:
-        import llama_cpp
         from llama_cpp import Llama
 
         try:
@@ -89,7 +98,7 @@ class LlamaServer:
             ) from None
         trained = [v for k, v in self.model.metadata.items() if k.endswith(".context_length")]
         self.meta = {"context": min(MAX_CONTEXT, int(trained[0]) if trained else MAX_CONTEXT),
-                     "parameters": int(llama_cpp.llama_model_n_params(self.model.model))}  # fmt: skip
+                     "parameters": _parameters(self.model)}  # fmt: skip
 
     def chat(
         self, messages: list[Message], json_schema: dict[str, Any] | None, max_tokens: int
