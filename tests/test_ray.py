@@ -252,10 +252,15 @@ def test_a_ray_task_finds_the_speakers_of_a_video_with_speech(
     cues = [f"{i}\n{stamp(a)} --> {stamp(b)}\n{line}\n"
             for i, ((a, b, _), (_, line, _)) in enumerate(zip(truth, SCRIPTS[2], strict=True), 1)]  # fmt: skip
     (tmp_path / "talk.srt").write_text("\n".join(cues), encoding="utf-8")
+    embedder = tiny_model("sentence_transformer")
     with serve(FakeServer()) as url:
-        done = index([video], tmp_path / "store", url, tiny_model("sentence_transformer"), "--ray", "local")
-    assert done.returncode == 0, done.stderr
+        done = index([video], tmp_path / "store", url, embedder, "--ray", "local")
+        off = index([video], tmp_path / "off", url, embedder, "--ray", "local", "--speakers", "none")
+    assert done.returncode == 0 and off.returncode == 0, done.stderr + off.stderr
     [database] = (tmp_path / "store").glob("videos/*/*/memory.sqlite")
     with sqlite3.connect(database) as db:
         found = sorted(row[0] for row in db.execute("SELECT id FROM speakers"))
     assert found == ["S1", "S2"], done.stderr
+    [database] = (tmp_path / "off").glob("videos/*/*/memory.sqlite")  # the driver's flag reaches workers
+    with sqlite3.connect(database) as db:
+        assert not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'speakers'").fetchone()

@@ -72,7 +72,7 @@ class Engine:
         """The engine a Ray task builds from the driver's ``choice()``: the same models."""
         return cls(store, captioner=choice.captioner, asr=choice.asr, ocr=choice.ocr,
                    embedder=choice.embedder, visual_embedder=choice.visual, device=choice.device,
-                   max_frames=choice.max_frames)  # fmt: skip
+                   max_frames=choice.max_frames, speakers=choice.speakers)  # fmt: skip
 
     def channels(self) -> dict[str, dict[str, str]]:
         """Each channel's spec and who chose it ("you": a flag, env or config file; "default")."""
@@ -107,7 +107,7 @@ class Engine:
         """The index models as specs (what a Ray task needs to load the same ones)."""
         s = self.specs
         return ModelChoice(s["captioner"], s["asr"], s["ocr"], s["embedder"], s["visual_embedder"],
-                           self.device, self.max_frames)  # fmt: skip
+                           self.device, self.max_frames, s["speakers"])  # fmt: skip
 
     def index_models(self) -> IndexModels:
         """Every model indexing needs, loaded once."""

@@ -48,6 +48,7 @@ class ModelChoice:
     visual: str | None = None
     device: str | None = None
     max_frames: int | None = None
+    speakers: str | None = None  # run by the engine after the index, not by index_video
 
 
 def load_index_models(choice: ModelChoice, root: Path) -> IndexModels:
