@@ -158,7 +158,8 @@ def _generate(
     import torch
 
     extra = {"logits_processor": [constraint]} if constraint is not None else {}
-    with torch.inference_mode():
-        output = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False, **extra)
+    with torch.inference_mode():  # the KV cache on, whatever the config says (SmolVLM2's is off)
+        output = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
+                                use_cache=True, **extra)  # fmt: skip
     new_tokens = output[0, inputs["input_ids"].shape[1] :]
     return str(decoder.decode(new_tokens, skip_special_tokens=True)).strip()
