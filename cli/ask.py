@@ -157,6 +157,13 @@ def summarize(
     by_speaker: Annotated[
         bool, typer.Option("--by-speaker", help="Summarise each speaker's part instead.")
     ] = False,
+    language: Annotated[
+        str | None,
+        typer.Option(
+            "--language",
+            help="Write in this language (name or code: zh, Spanish); default: the video's.",
+        ),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """Summarise videos (cached): sections with times, then the whole."""
@@ -164,7 +171,7 @@ def summarize(
 
     def work(path: str) -> Any:
         video = open_video(path, engine, index_first)
-        return video.summarize_speakers() if by_speaker else video.summarize()
+        return video.summarize_speakers(language) if by_speaker else video.summarize(language)
 
     batch = Batch()
     for path, result in batch.run(expand_videos(videos), work):

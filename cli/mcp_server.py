@@ -127,6 +127,7 @@ def build_server(service: Service) -> Any:
     async def summarize(
         video: IndexedArg,
         by_speaker: Annotated[bool, Field(description="Summarise each speaker's part instead.")] = False,
+        language: Annotated[str | None, Field(description="Write in this language (name or code); default: the video's.")] = None,
     ) -> dict[str, Any]:
         """Summarise an indexed video: a whole-video summary and timed sections (or, by speaker,
         each speaker's part)."""
@@ -134,8 +135,8 @@ def build_server(service: Service) -> Any:
         def work() -> dict[str, Any]:
             target = service.open(video)
             if by_speaker:
-                return {"video": video, "speakers": target.summarize_speakers()}
-            return {"video": video, **target.summarize().to_dict()}
+                return {"video": video, "speakers": target.summarize_speakers(language)}
+            return {"video": video, **target.summarize(language).to_dict()}
 
         return await anyio.to_thread.run_sync(failing_as_tool_errors, work)
 

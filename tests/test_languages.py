@@ -25,6 +25,7 @@ from longvid.pipeline.index import IndexModels, index_video
 from longvid.pipeline.summarize import summarize_memory
 from longvid.recall.retrieve import Evidence, query_terms
 from longvid.recall.support import grounded
+from tests.fake_openai import FakeServer, completion, serve
 from tests.fakes import ScriptedChat
 from tests.media import H264, ffmpeg, shots_video
 
@@ -281,3 +282,14 @@ def test_answers_in_the_question_language_and_summaries_in_the_video_language(ch
 def test_whole_video_questions_in_other_languages_go_to_the_summary(question: str) -> None:
     assert is_whole_video_question(question)
     assert not is_whole_video_question("火车晚点了多久？")
+
+
+def test_summarize_language_through_the_cli(chinese) -> None:  # type: ignore[no-untyped-def]
+    video, store = chinese
+    server = FakeServer(script=[lambda body: (200, completion("El tren llegó tarde [00:00:03]."))] * 5)
+    with serve(server) as url:
+        done = runner.invoke(app, ["summarize", str(video), "--language", "es", "--json",
+                                   "--llm", f"openai:llm@{url}", "--store", str(store)])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["summary"].startswith("El tren llegó tarde")
+    assert all(r["messages"][0]["content"].endswith(" Write in Spanish.") for r in server.requests)
