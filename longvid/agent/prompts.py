@@ -44,4 +44,7 @@ def draft_prompt() -> str:
     )
 
 
-MORE_NEEDED = "You said the evidence is not enough. Call one tool to gather more, or answer."
+MORE_NEEDED = (
+    "Your answer is not yet backed by the evidence above. Call one tool to gather more, or "
+    "answer again from the evidence."
+)
