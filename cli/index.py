@@ -201,7 +201,8 @@ def _line(result: Any) -> str:
     found = getattr(result, "speakers", None)
     voices = ""
     if found is not None:
-        voices = f"; {len(found.speakers)} speakers"
+        count = len(found.speakers)
+        voices = f"; {count} speaker{'s' * (count != 1)}"
         voices += f" found in {found.elapsed_s:.1f} s" if found.status == "found" else ""
     if result.status == "up-to-date":
         busy = found is not None and found.status == "found"

@@ -30,7 +30,7 @@ _DIGIT_VALUE = {c: i for i, c in enumerate("零一二三四五六七八九")} | 
 _UNIT_VALUE = {"十": 10, "百": 100, "千": 1000}
 _BIG_UNIT_VALUE = {"万": 10_000, "亿": 100_000_000}
 _TOKEN = re.compile(
-    rf"(?P<number>\d+(?:[.,]\d+)*)|(?P<run>[{_NO_SPACE}]+)"
+    rf"(?P<number>\d+)|(?P<run>[{_NO_SPACE}]+)"
     rf"|(?P<word>(?:(?![{_NO_SPACE}])[^\W\d_])(?:(?![{_NO_SPACE}])[\w'])*)"
 )
 _QUOTED = re.compile(r'"([^"]+)"|“([^”]+)”|「([^」]+)」')

@@ -156,6 +156,7 @@ def test_a_chinese_answer_the_evidence_holds_is_kept(chinese, tiny_model) -> Non
         ("財布です", "警察が公園で黒い財布を見つけました。", True),
         ("Cuarenta minutos", "El tren llegó con cuarenta minutos de retraso.", True),
         ("una llave verde", "El tren llegó con cuarenta minutos de retraso.", False),
+        ("7:15 every morning", "The ferry leaves at 7.15 every morning.", True),  # Whisper's "7.15"
     ],
 )
 def test_grounding_in_any_script(answer: str, evidence: str, held: bool) -> None:

@@ -3,7 +3,7 @@
 The labels come from the speaker tables when the memory is read, not from the stored text, so a
 name given later (``longvid speakers VIDEO --name S2="Dr. Ortiz"``) shows in evidence, answers,
 summaries and reports at once, with nothing re-indexed. A memory without speakers reads as it
-always did.
+always did, and so does one with a single unnamed voice (a narrator's "S1:" says nothing).
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ class LabelledMemory(VideoMemory):
     def _label(self, lines: list[TimedText]) -> list[TimedText]:
         if self._labels is None:
             self._labels = SpeakerMemory(self).labels() if has_speakers(self) else {}
+            if len(self._labels) < 2 and all(k == v for k, v in self._labels.items()):
+                self._labels = {}  # one unnamed voice: a label would tell the reader nothing
         if not self._labels:
             return lines
         store = SpeakerMemory(self)
