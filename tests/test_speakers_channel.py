@@ -343,3 +343,25 @@ def test_names_guessed_from_self_introductions_are_shown_not_stored(
     assert speakers == {"S1": (None, None), "S2": (None, "Anna Berg"), "S3": (None, None)}
     assert "Anna Berg?" in table.stdout and len(server.requests) == 6  # 3 speakers, twice
     assert all(s.name is None for s in Video(video, engine).speakers())  # a guess is not stored
+
+
+def test_one_unnamed_voice_reads_without_labels_and_a_name_shows(tmp_path: Path) -> None:
+    import numpy as np
+
+    from longvid.memory.labelled import LabelledMemory
+    from longvid.memory.speakers import SpeakerMemory
+    from longvid.timeline import TimedText
+
+    memory = VideoMemory(tmp_path / "m")
+    memory.save_transcript([TimedText(0.5, 4.0, "The ferry leaves at 7.15.")], "test")
+    voices = SpeakerMemory(memory)
+    voices.begin({"backend": "test"})
+    voices.save([(0.0, 5.0, "S1")], {"S1": np.ones(8, np.float32)}, [(0.5, 4.0, "S1")])
+    memory.close()
+    narrator = LabelledMemory(tmp_path / "m")
+    assert narrator.transcript() == [TimedText(0.5, 4.0, "The ferry leaves at 7.15.")]  # "S1:" tells nothing
+    SpeakerMemory(narrator).rename("S1", "Captain Okafor")
+    narrator.close()
+    named = LabelledMemory(tmp_path / "m")
+    assert named.transcript() == [TimedText(0.5, 4.0, "Captain Okafor: The ferry leaves at 7.15.")]
+    named.close()
