@@ -128,20 +128,28 @@ LANGUAGE_NAMES = {
 def write_in(question: str) -> str:
     """An instruction to answer in the question's language; "" for English, or where a short
     question's language is not clear (the model then answers as it will)."""
-    code = _question_language(question)
+    code = question_language(question)
     if code in (None, "en"):
         return ""
     return f"Write your answer in {LANGUAGE_NAMES.get(code, code)}."
 
 
-def _question_language(text: str) -> str | None:
-    """By script where it tells (kana: Japanese, Hangul: Korean, Thai, Han: Chinese), else by
-    py3langid when it is at least 90 % sure."""
-    for code, script in (("ja", "\u3040-\u30ff"), ("ko", "\uac00-\ud7af"), ("th", "\u0e00-\u0e7f"),
-                         ("zh", "\u4e00-\u9fff")):  # fmt: skip
-        if len(re.findall(f"[{script}]", text)) >= 2:
+def question_language(text: str) -> str | None:
+    """The language of a short text (a question): by script where it is at least half the letters
+    (kana: Japanese, Hangul: Korean, Thai, Han: Chinese), else by py3langid when it is at least
+    90 % sure."""
+    letters = sum(c.isalpha() for c in text) or 1
+
+    def share(script: str) -> int:
+        return len(re.findall(f"[{script}]", text))
+
+    kana, han = share("\u3040-\u30ff"), share("\u4e00-\u9fff")
+    if kana and (kana + han) * 2 >= letters:
+        return "ja"
+    for code, count in (("ko", share("\uac00-\ud7af")), ("th", share("\u0e00-\u0e7f")), ("zh", han)):
+        if count and count * 2 >= letters:
             return code
-    if sum(c.isalpha() for c in text) < 8:
+    if letters < 8:
         return None
     code, probability = _identifier().classify(text)
     return str(code) if probability >= 0.9 else None

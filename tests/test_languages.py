@@ -294,3 +294,14 @@ def test_summarize_language_through_the_cli(chinese) -> None:  # type: ignore[no
     assert done.exit_code == 0, done.output
     assert json.loads(done.stdout)["summary"].startswith("El tren llegó tarde")
     assert all(r["messages"][0]["content"].endswith(" Write in Spanish.") for r in server.requests)
+
+
+def test_an_english_only_embedder_does_not_rank_a_chinese_query() -> None:
+    from types import SimpleNamespace
+
+    from longvid.recall.retrieve import reads
+
+    english = SimpleNamespace(info=SimpleNamespace(spec="sentence-transformers/all-MiniLM-L6-v2"))
+    multilingual = SimpleNamespace(info=SimpleNamespace(spec=MULTILINGUAL_EMBEDDER))
+    assert not reads(english, "钱包") and not reads(english, "猫")  # type: ignore[arg-type]
+    assert reads(english, "Where is the wallet?") and reads(multilingual, "钱包")  # type: ignore[arg-type]

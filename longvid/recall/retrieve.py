@@ -13,6 +13,7 @@ from typing import Any
 from longvid import words
 from longvid.memory.store import ChunkRecord, VideoMemory
 from longvid.models.base import Embedder, VisualEmbedder
+from longvid.models.registry import reads_english_only
 
 _RRF_K = 60
 @dataclass
@@ -32,6 +33,11 @@ class Evidence:
 def query_terms(text: str) -> list[str]:
     """Words worth matching literally, in any script (see ``longvid.words.terms``)."""
     return words.terms(text)
+
+
+def reads(embedder: Embedder, query: str) -> bool:
+    """Whether the embedder reads the query's language (an English-only one reads English only)."""
+    return words.question_language(query) in (None, "en") or not reads_english_only(embedder.info.spec)
 
 
 def adaptive_k(chunks: int, top_k: int | None) -> int:
@@ -71,6 +77,8 @@ def rank_chunks(
     k = adaptive_k(count, top_k)
     semantic = memory.search_vectors(embedder.embed([query])[0], 2 * k)
     lexical = memory.lexical(query_terms(query), 2 * k)
+    if lexical and not reads(embedder, query):  # its vectors would only add noise to full text
+        semantic = []
     by_best_frame: dict[int, tuple[int, float]] = {}  # a chunk ranks where its best frame does
     for _, seen_in, score in frames or []:
         by_best_frame.setdefault(seen_in, (seen_in, score))
