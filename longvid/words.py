@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
@@ -87,9 +88,11 @@ def for_index(text: str) -> str:
     return NO_SPACE_CHAR.sub(lambda m: f" {m.group()} ", normalize(text))
 
 
-def as_phrase(term: str) -> str:
-    """A term as a full-text phrase query matching what ``for_index`` stored."""
-    return '"' + " ".join(for_index(term).replace('"', " ").split()) + '"'
+def any_of(terms: Sequence[str]) -> str:
+    """A full-text (FTS5) query matching any of ``terms``, each a phrase of the tokens
+    ``for_index`` stores; "" when no term has a token."""
+    phrases = (" ".join(for_index(term).replace('"', " ").split()) for term in terms)
+    return " OR ".join(f'"{p}"' for p in phrases if p)
 
 
 def terms(text: str) -> list[str]:
@@ -172,6 +175,7 @@ def _identifier() -> Any:
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
-def contains(text: str, term: str) -> bool:
-    """Whether ``term`` (from ``terms``) occurs in ``text`` (raw)."""
-    return term in normalize(text)
+def matches(text: str, terms: Sequence[str]) -> int:
+    """How many of ``terms`` (from ``terms``) occur in ``text`` (raw; normalized once)."""
+    normalized = normalize(text)
+    return sum(term in normalized for term in terms)

@@ -294,14 +294,14 @@ class LibraryIndex:
 
     def lexical(self, terms: list[str], limit: int) -> list[tuple[int, float]]:
         """Entry ids whose text matches any of ``terms`` (full text, BM25), best first."""
-        phrases = [p for p in map(words.as_phrase, terms) if p != '""']
-        if not phrases:
+        query = words.any_of(terms)
+        if not query:
             return []
         with self._db() as db:
             rows = db.execute(
                 "SELECT rowid, bm25(entries_words) FROM entries_words WHERE entries_words MATCH ? "
                 "ORDER BY bm25(entries_words) LIMIT ?",
-                (" OR ".join(phrases), limit),
+                (query, limit),
             )
             return [(int(i), -float(score)) for i, score in rows]
 

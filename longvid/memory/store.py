@@ -316,13 +316,13 @@ class VideoMemory:
 
     def lexical(self, terms: Sequence[str], limit: int) -> list[tuple[int, float]]:
         """Chunks whose text matches any of ``terms`` (full-text, BM25): (chunk index, rank score)."""
-        phrases = [p for p in map(words.as_phrase, terms) if p != '""']
-        if not phrases:
+        query = words.any_of(terms)
+        if not query:
             return []
         rows = self.db.execute(
             "SELECT rowid, bm25(chunk_words) FROM chunk_words WHERE chunk_words MATCH ? "
             "ORDER BY bm25(chunk_words) LIMIT ?",
-            (" OR ".join(phrases), limit),
+            (query, limit),
         )
         return [(int(idx), -float(score)) for idx, score in rows]
 

@@ -122,7 +122,7 @@ def chunk_evidence(chunk: ChunkRecord, score: float, terms: list[str]) -> list[E
     """A chunk as evidence: its caption, each speech line and each on-screen line, with times."""
 
     def boost(text: str) -> float:
-        return round(score * (1 + 0.1 * sum(words.contains(text, t) for t in terms)), 4)
+        return round(score * (1 + 0.1 * words.matches(text, terms)), 4)
 
     items = []
     if chunk.caption.strip():

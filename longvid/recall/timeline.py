@@ -85,7 +85,7 @@ def moments(memory: VideoMemory) -> list[Evidence]:
 
 
 def _holds(item: Evidence, terms: list[str]) -> bool:
-    return bool(terms) and all(words.contains(item.text, t) for t in terms)
+    return bool(terms) and words.matches(item.text, terms) == len(terms)
 
 
 def _terms(phrase: str) -> list[str]:
@@ -99,7 +99,7 @@ def locate(memory: VideoMemory, embedder: Embedder, phrase: str,
     ranked = [e for e in retrieve(memory, embedder, phrase, 5) if e.source != "visual"]
     terms = _terms(phrase)
     order = {(e.start, e.text): n for n, e in enumerate(ranked)}
-    scored = [(sum(words.contains(m.text, t) for t in terms), m) for m in everything]
+    scored = [(words.matches(m.text, terms), m) for m in everything]
     best = max((n for n, _ in scored), default=0)
     if best:
         held = [m for n, m in scored if n == best]
