@@ -8,6 +8,7 @@ always did, and so does one with a single unnamed voice (a narrator's "S1:" says
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,19 +26,18 @@ class LabelledMemory(VideoMemory):
 
     def __init__(self, folder: Path) -> None:
         super().__init__(folder)
-        self._labels: dict[str, str] | None = None  # speaker id -> name, else id
+        self._labeller: Callable[[float, float], str | None] | None = None  # read on first use
 
     def _label(self, lines: list[TimedText]) -> list[TimedText]:
-        if self._labels is None:
-            self._labels = SpeakerMemory(self).labels() if has_speakers(self) else {}
-            if len(self._labels) < 2 and all(k == v for k, v in self._labels.items()):
-                self._labels = {}  # one unnamed voice: a label would tell the reader nothing
-        if not self._labels:
-            return lines
-        store = SpeakerMemory(self)
+        if self._labeller is None:
+            voices = SpeakerMemory(self) if has_speakers(self) else None
+            labels = voices.labels() if voices is not None else {}
+            one_unnamed = len(labels) < 2 and all(k == v for k, v in labels.items())
+            # one unnamed voice: a label would tell the reader nothing
+            self._labeller = voices.labeller() if voices is not None and not one_unnamed else _nobody
         out = []
         for line in lines:
-            who = self._labels.get(store.speaker_of(line.start, line.end) or "")
+            who = self._labeller(line.start, line.end)
             out.append(TimedText(line.start, line.end, f"{who}: {line.text}") if who else line)
         return out
 
@@ -57,3 +57,7 @@ class LabelledMemory(VideoMemory):
     def chunk(self, index: int) -> ChunkRecord | None:
         found = super().chunk(index)
         return self._label_chunks([found])[0] if found is not None else None
+
+
+def _nobody(start: float, end: float) -> None:
+    return None

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -267,16 +267,20 @@ class SpeakerMemory:
     def label_lines(self, lines: Sequence[TimedText]) -> list[str | None]:
         """What to show before each speech line (``S2: ...`` or ``Dr. Ortiz: ...``); None where
         no speaker is known (no speakers found yet, or no turn near the line)."""
+        label = self.labeller()
+        return [label(line.start, line.end) for line in lines]
+
+    def labeller(self) -> Callable[[float, float], str | None]:
+        """Who speaks when, read once: a speech line's (start, end) -> its speaker's label (name,
+        else id), or None (as ``speaker_of``, without a query per line)."""
         labels = self.labels()
-        if not labels:
-            return [None] * len(lines)
-        stored = self.speech_speakers()
-        turns = self.turns()
-        out: list[str | None] = []
-        for line in lines:
-            who = stored.get((line.start, line.end)) or by_overlap(line.start, line.end, turns)
-            out.append(labels.get(who) if who else None)
-        return out
+        stored, turns = (self.speech_speakers(), self.turns()) if labels else ({}, [])
+
+        def label(start: float, end: float) -> str | None:
+            who = stored.get((start, end)) or by_overlap(start, end, turns)
+            return labels.get(who) if who else None
+
+        return label
 
     def ranges(self, speaker: str) -> list[tuple[float, float]]:
         """The time ranges (seconds) in which ``speaker`` (id or name) talks, in time order.
