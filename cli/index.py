@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -9,6 +10,15 @@ import typer
 from longvid_cli.output import emit_json
 from longvid_cli.runner import Bars, Batch, expand_videos, report
 from longvid_cli.scenes import Detector
+
+
+class Captions(StrEnum):
+    """When the video LLM captions chunks (the engine's ``CAPTIONS``)."""
+
+    all = "all"
+    lazy = "lazy"
+    background = "background"
+
 
 Spec = Annotated[
     str | None, typer.Option(help="Model spec: hub id, directory, openai:MODEL@URL or none.")
@@ -39,6 +49,14 @@ def index(
     ] = None,
     max_frames: Annotated[
         int | None, typer.Option(min=1, help="Most frames per chunk for the captioner.")
+    ] = None,
+    captions: Annotated[
+        Captions | None,
+        typer.Option(
+            help="When the video LLM captions chunks: all (now), lazy (only the chunks a question "
+            "needs, when it is asked; `index` again captions the rest) or background (lazy, then "
+            "the rest in a background process while you ask). Default: LONGVID_CAPTIONS or all."
+        ),
     ] = None,
     speakers: Annotated[
         str | None,
@@ -102,7 +120,8 @@ def index(
     paths = expand_videos(videos)
     engine = Engine(store, captioner=captioner, asr=asr, ocr=ocr, embedder=embedder,
                     visual_embedder=visual_embedder, device=device, max_frames=max_frames,
-                    visual_every=visual_every, speakers=speakers)  # fmt: skip
+                    visual_every=visual_every, speakers=speakers,
+                    captions=captions.value if captions else None)  # fmt: skip
     shots = ShotOptions(detector.value, threshold, min_shot)
     if ray is not None:
         from longvid.distributed.ray_index import RayPlan, task_gpus
@@ -183,10 +202,11 @@ def _print(path: str, result: Any, error: str | None, as_json: bool) -> None:
 
 def _json(path: str, result: Any, error: str | None) -> dict[str, Any]:
     if result is None:
-        return {"video": path, "id": None, "status": "error", "chunks": 0, "computed": 0,
+        return {"video": path, "id": None, "status": "error", "chunks": 0, "computed": 0, "uncaptioned": 0,
                 "duration": None, "elapsed_s": None, "error": error}  # fmt: skip
     return {"video": path, "id": result.id, "status": result.status, "chunks": result.chunks,
             "computed": result.computed,  # captioned by this run; the rest resumed
+            "uncaptioned": result.uncaptioned,  # captions still to come (--captions lazy)
             "duration": result.duration, "elapsed_s": round(result.elapsed_s, 2), "error": None,
             **({"speakers": found} if (found := _speakers(result)) is not None else {})}  # fmt: skip
 
@@ -209,4 +229,6 @@ def _line(result: Any) -> str:
         return f"{result.video}: up to date ({result.chunks} chunks){voices}" + ("" if busy else ", nothing to do")
     resumed = result.chunks - result.computed
     extra = f", {resumed} resumed from an earlier run" if resumed else ""
+    if result.uncaptioned:
+        extra += f", {result.uncaptioned} captions to come (a question captions what it needs)"
     return f"{result.video}: indexed {result.chunks} chunks in {result.elapsed_s:.1f} s{extra}{voices}"

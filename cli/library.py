@@ -133,6 +133,7 @@ def _print_info(result: dict[str, Any]) -> None:
             f"{hms(memory['duration'] or 0)}; captioner {settings.get('captioner')}, "
             f"speech {memory.get('transcript_source')}, ocr {settings.get('ocr')}, "
             f"max {settings.get('budget', {}).get('max_frames')} frames/chunk"
+            + (f"; {waiting} captions to come" if (waiting := memory.get("uncaptioned")) else "")
         )
         for chunk in memory.get("chunks_detail", []):
             text = " ".join(chunk["text"].split())

@@ -47,6 +47,12 @@ SETTINGS: dict[str, Setting] = {
         "who speaks when: resemblyzer, a pyannote hub id or directory, or none "
         "(default: resemblyzer where installed and there is speech)",
     ),
+    "captions": Setting(
+        "LONGVID_CAPTIONS",
+        "all",
+        "when the video LLM captions chunks: all (while indexing), lazy (only the chunks "
+        "questions need, when asked), background (lazy, then the rest in a background process)",
+    ),
     "max_frames": Setting("LONGVID_MAX_FRAMES", 32, "most frames per chunk sent to the captioner"),
     "cpu_kernel": Setting(
         "LONGVID_CPU_KERNEL", "auto", "a local video LLM's weights on CPU: auto (int8), int8, fp32, bf16"

@@ -172,7 +172,7 @@ def test_cli_json_batch_with_a_bad_file(
     docs = [json.loads(line) for line in result.stdout.splitlines()]
     assert [d["status"] for d in docs] == ["indexed", "error", "indexed"]
     for doc in docs:
-        assert set(doc) == {"video", "id", "status", "chunks", "computed", "duration", "elapsed_s",
+        assert set(doc) == {"video", "id", "status", "chunks", "computed", "uncaptioned", "duration", "elapsed_s",
                             "error"}  # fmt: skip
     assert docs[1]["error"].startswith(f"{bad_inputs['text']}: not a video file")
     assert docs[0]["chunks"] == docs[0]["computed"] >= 2

@@ -12,6 +12,7 @@ import pytest
 from longvid.media.audio import iter_audio
 from longvid.media.keyframes import keyframe_spans
 from longvid.media.shots import ShotScan
+from longvid.memory.captions import pending
 from longvid.memory.library import memories
 from longvid.memory.parts import merge_part
 from longvid.memory.store import VideoMemory
@@ -172,3 +173,20 @@ def test_a_short_or_complete_video_is_not_split(
     index_video(long_video, models, tmp_path)
     assert split_video(long_video, models, tmp_path, IndexOptions(), PART_S) == {}
     assert stored(tmp_path).meta("parts") is None
+
+
+def test_a_lazy_video_indexed_in_parts_keeps_every_caption_to_come(
+    long_video: Path, embedder: object, tmp_path: Path
+) -> None:
+    models, captioner = models_with(embedder)
+    lazy = IndexOptions(lazy_captions=True)
+    result = index_video(long_video, models, tmp_path, lazy, part_s=PART_S)
+    memory = stored(tmp_path)
+    assert result.uncaptioned == result.chunks == memory.chunk_count() and captioner.requests == []
+    assert pending(memory) == list(range(result.chunks))  # renumbered with the merged chunks
+    memory.close()
+    rest = index_video(long_video, models, tmp_path)  # captions every chunk, in the same memory
+    memory = stored(tmp_path)
+    assert rest.computed == result.chunks and len(captioner.requests) == result.chunks
+    assert pending(memory) == [] and all(c.caption for c in memory.chunks())
+    memory.close()

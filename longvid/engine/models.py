@@ -27,6 +27,8 @@ log = logging.getLogger("longvid")
 T = TypeVar("T")
 
 CHANNELS = ("captioner", "llm", "embedder", "asr", "ocr", "visual_embedder")
+CAPTIONS = ("all", "lazy", "background")
+"""When chunks are captioned: while indexing; when a question needs them; in a background process."""
 VISUAL_EVERY_S = {"gpu": 2.0, "cpu": 8.0}
 """Seconds between frames of the visual memory: on a CPU the image encoder is the costly part."""
 
@@ -52,6 +54,7 @@ class Engine:
         max_frames: int | None = None,
         visual_every: float | None = None,
         speakers: str | None = None,
+        captions: str | None = None,
     ) -> None:
         self.store = store_root(str(store) if store else None)
         self.specs: dict[str, str | None] = {
@@ -61,6 +64,10 @@ class Engine:
         self.device: str | None = setting("device", device)
         self.max_frames = int(setting("max_frames", max_frames))
         self.visual_every = visual_every
+        self.captions = str(setting("captions", captions))
+        if self.captions not in CAPTIONS:
+            raise LongvidError(f"unknown captions mode '{self.captions}'",
+                               f"use one of: {', '.join(CAPTIONS)}")  # fmt: skip
         self.options = LoadOptions(device=self.device, frame_cap=self.max_frames)
         self._lock = threading.Lock()
         self._loading: dict[Any, threading.Lock] = {}
@@ -132,7 +139,7 @@ class Engine:
             gpu = visual is not None and str(visual.info.details.get("device", "cpu")).startswith("cuda")
         every = self.visual_every or VISUAL_EVERY_S["gpu" if gpu else "cpu"]
         return IndexOptions(shots=shots or ShotOptions(), budget=FrameBudget(max_frames=self.max_frames),
-                            visual_every_s=every)  # fmt: skip
+                            visual_every_s=every, lazy_captions=self.captions != "all")  # fmt: skip
 
     def speakers_chosen(self) -> bool:
         """Whether the user named the speakers backend (flag, ``LONGVID_SPEAKERS``, config)."""
@@ -193,7 +200,10 @@ class Engine:
 
     def looker(self, indexed_with: str) -> Captioner | None:
         """The video LLM for closer looks: the one named, else the one that indexed the video."""
-        spec = self.specs["captioner"] or indexed_with
+        return self.captioner(self.specs["captioner"] or indexed_with)
+
+    def captioner(self, spec: str) -> Captioner | None:
+        """The video LLM ``spec`` names (None for ``none``): a memory's own, for its late captions."""
         if spec == "none":
             return None
         return self._once(("captioner", spec), lambda: load("captioner", spec, self.options))

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from longvid.engine import captions
 from longvid.engine.models import Engine
 from longvid.errors import LongvidError
 from longvid.media.frames import Frame, sample_frames
 from longvid.media.probe import probe
 from longvid.media.shots import ShotOptions
+from longvid.memory.captions import pending_count
 from longvid.memory.fingerprint import fingerprint
 from longvid.memory.labelled import LabelledMemory
 from longvid.memory.language import content_language
@@ -30,7 +33,7 @@ from longvid.memory.store import VideoMemory
 from longvid.memory.voices import SAME_VOICE, Voice, VoiceIndex
 from longvid.models.diarize import SpeakerCount
 from longvid.models.registry import MULTILINGUAL_EMBEDDER, reads_english_only
-from longvid.pipeline.ask import Answer, AskOptions, ask
+from longvid.pipeline.ask import Answer, AskOptions, ask, is_whole_video_question
 from longvid.pipeline.chapters import Chapter, chapters
 from longvid.pipeline.index import IndexResult, index_video
 from longvid.pipeline.sources import local_video
@@ -89,10 +92,17 @@ class Video:
         llm = engine.llm(looker)
         options = AskOptions(top_k=top_k, inspect=inspect, max_steps=max_steps,
                              max_frames=max_frames, agent=engine.use_agent(llm, agent))  # fmt: skip
+        visual = engine.visual(self.settings.get("visual_embedder"))
+        started = time.monotonic()
+        captioned = 0
+        if inspect and not is_whole_video_question(question):  # a lazy memory's captions it needs
+            captioned = captions.for_question(engine, self.path, Path(self.folder), question, visual, top_k)
         with self.memory() as memory:
-            return ask(self.path, question, memory, engine.query_embedder(self.settings["embedder"]),
-                       llm, looker, options, on_step=on_step,
-                       visual=engine.visual(self.settings.get("visual_embedder")))  # fmt: skip
+            answer = ask(self.path, question, memory, engine.query_embedder(self.settings["embedder"]),
+                         llm, looker, options, on_step=on_step, visual=visual)  # fmt: skip
+        answer.captioned = captioned
+        answer.elapsed_s = time.monotonic() - started
+        return answer
 
     def search(self, query: str, k: int = 5, speaker: str | None = None) -> list[Moment]:
         """The ``k`` moments that best match ``query`` (by meaning, words and, if kept, frames);
@@ -208,6 +218,7 @@ def describe(path: str, engine: Engine, chunks: bool = False) -> dict[str, Any]:
                 entry["transcript_source"] = memory.meta("transcript_source")
                 entry["language"] = content_language(memory)
                 entry["scan"] = memory.meta("scan")
+                entry["uncaptioned"] = pending_count(memory)  # captions still to come (lazy)
                 if chunks:
                     entry["chunks_detail"] = [{"index": c.index, "start": c.start, "end": c.end,
                                                "text": c.text} for c in memory.chunks()]  # fmt: skip
@@ -235,6 +246,10 @@ def index(
                         progress=lambda done, total: report(Stage.DOWNLOAD, done, total))  # fmt: skip
     result = index_video(local, engine.index_models(), engine.store, engine.index_options(shots),
                          force=force, wait_s=wait_s, progress=progress, join_library=join_library)  # fmt: skip
+    if engine.captions == "background" and result.uncaptioned:
+        log_path = captions.start_background(engine, local, Path(result.memory))
+        log.info("%s: the other %d captions are being made in the background (log: %s)",
+                 path, result.uncaptioned, log_path)  # fmt: skip
     found = add_speakers(result, local, engine, wait_s, progress)  # after speech; alone if indexed
     warn_if_unread(result)
     return Indexed(**vars(result), speakers=found)

@@ -55,6 +55,7 @@ def merge_part(memory: VideoMemory, number: int) -> None:
                 " SELECT chunk + ?, time, embedding FROM part.frame_vectors ORDER BY id",
                 (next_chunk,),
             )
+            db.execute("INSERT INTO uncaptioned SELECT chunk + ? FROM part.uncaptioned", (next_chunk,))
             # Subtitle lines that cross a cut are in both parts: keep one.
             db.execute(
                 "INSERT INTO transcript SELECT p.start, p.end, p.text FROM part.transcript p"

@@ -98,6 +98,10 @@ SCHEMA = [
     END;
     INSERT INTO chunk_words(rowid, text) SELECT idx, for_index(text) FROM chunks;
     """,
+    # version 8: chunks indexed without their caption (``index --captions lazy``), captioned later
+    """
+    CREATE TABLE uncaptioned (chunk INTEGER PRIMARY KEY);
+    """,
 ]
 
 
@@ -245,8 +249,10 @@ class VideoMemory:
         embedding: Any | None,
         thumbnails: Sequence[tuple[float, bytes]] = (),
         frame_vectors: Sequence[tuple[float, Any]] = (),
+        captioned: bool = True,
     ) -> None:
-        """Store one finished chunk (its text vector, frame vectors, thumbnails) atomically."""
+        """Store one finished chunk (its text vector, frame vectors, thumbnails) atomically;
+        not ``captioned``: its caption is to come (``memory.captions``)."""
         blob = None if embedding is None else embedding.astype("float32").tobytes()
         with self.transaction():
             self.db.execute("DELETE FROM frame_vectors WHERE chunk = ?", (chunk.index,))
@@ -278,6 +284,9 @@ class VideoMemory:
                     blob,
                 ),
             )
+            self.db.execute("DELETE FROM uncaptioned WHERE chunk = ?", (chunk.index,))
+            if not captioned:
+                self.db.execute("INSERT INTO uncaptioned VALUES (?)", (chunk.index,))
 
     def chunks(self) -> list[ChunkRecord]:
         """Every stored chunk, in time order."""

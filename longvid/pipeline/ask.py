@@ -61,6 +61,7 @@ class Answer:
     elapsed_s: float = 0.0
     models: dict[str, str] = field(default_factory=dict)
     frames: list[dict[str, Any]] = field(default_factory=list)  # frames behind the answer
+    captioned: int = 0  # chunks of a lazy memory captioned for this question
 
     def frames_behind(self, chosen: list[tuple[float, float]]) -> None:
         """The frames that visual search matched and that looks chose, with why."""
@@ -93,6 +94,7 @@ class Answer:
             "frames_inspected": self.frames_inspected,
             "frames": self.frames,
             "models": self.models,
+            "captioned_chunks": self.captioned,
             "elapsed_s": round(self.elapsed_s, 2),
         }
 

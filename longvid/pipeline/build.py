@@ -42,12 +42,13 @@ class IndexModels:
 
 @dataclass(frozen=True)
 class IndexOptions:
-    """How to cut and sample the video (part of the memory's identity)."""
+    """How to cut and sample the video (part of the memory's identity, but ``lazy_captions``)."""
 
     shots: ShotOptions = field(default_factory=ShotOptions)
     budget: FrameBudget = field(default_factory=FrameBudget)
     frame_side: int = DEFAULT_MAX_SIDE
     visual_every_s: float = 2.0  # frames for the visual memory (plus one per shot)
+    lazy_captions: bool = False  # store chunks uncaptioned; captions come later (memory.captions)
 
 
 def build_memory(
@@ -83,11 +84,11 @@ def build_memory(
         elif item.chunk.index not in done:
             batch.append(item)
             if len(batch) >= batch_size:
-                computed += _process(batch, transcript, memory, models, views)
+                computed += _process(batch, transcript, memory, models, views, options.lazy_captions)
                 report(Stage.CHUNKS, computed, None)
                 batch = []
     if batch:
-        computed += _process(batch, transcript, memory, models, views)
+        computed += _process(batch, transcript, memory, models, views, options.lazy_captions)
         report(Stage.CHUNKS, computed, None)
     memory.save_shots(summary.shots)
     memory.write_index()
@@ -134,12 +135,14 @@ def _process(
     memory: VideoMemory,
     models: IndexModels,
     views: HeldViews | None = None,
+    lazy: bool = False,
 ) -> int:
-    """Caption, read, embed and commit a batch of chunks."""
+    """Caption (unless ``lazy``), read, embed and commit a batch of chunks."""
     records = [_record(job, transcript, models.reader) for job in batch]
     reused: dict[int, int] = {}
-    if models.captioner is not None:
-        reused = _caption(batch, records, models.captioner, views or HeldViews())
+    captioned = models.captioner is None or not lazy
+    if models.captioner is not None and not lazy:
+        reused = caption_batch(batch, records, models.captioner, views or HeldViews())
     for record in records:
         record.text = chunk_text(record)
     texts = [r.text for r in records]
@@ -152,15 +155,20 @@ def _process(
     for record, job in zip(records, batch, strict=True):
         frame_vectors = [(f.time, next(pictures)) for f in job.visual]
         memory.commit_chunk(record, next(rows) if record.text else None, thumbnails(job.frames),
-                            frame_vectors)  # fmt: skip
+                            frame_vectors, captioned)  # fmt: skip
+    note_reused(memory, reused)
+    return len(records)
+
+
+def note_reused(memory: VideoMemory, reused: dict[int, int]) -> None:
+    """Record which chunks reuse another chunk's caption (``caption_from`` in the memory)."""
     if reused:
         with memory.transaction():
             known = memory.meta("caption_from", {})
             memory.set_meta("caption_from", {**known, **{str(k): v for k, v in reused.items()}})
-    return len(records)
 
 
-def _caption(
+def caption_batch(
     batch: list[ChunkJob], records: list[ChunkRecord], captioner: Captioner, views: HeldViews
 ) -> dict[int, int]:
     """Caption the batch; a chunk that holds the view of the chunk before it reuses the caption

@@ -16,6 +16,7 @@ from typing import Any
 from longvid.errors import InputError
 from longvid.media.opening import check_readable
 from longvid.media.probe import VideoInfo, probe
+from longvid.memory.captions import pending_count
 from longvid.memory.failures import store_failures
 from longvid.memory.fingerprint import fingerprint
 from longvid.memory.library import memory_folder, remove_memory, video_lock
@@ -24,6 +25,7 @@ from longvid.memory.parts import merged_parts
 from longvid.memory.store import VideoMemory
 from longvid.models.registry import keep_query_copy
 from longvid.pipeline.build import IndexModels, IndexOptions, build_memory
+from longvid.pipeline.captions import caption_pending
 from longvid.pipeline.parts import index_part, index_parts, plan_parts
 from longvid.plan import CaptionBudget, FrameBudget, caption_budget
 from longvid.progress import Progress, Stage
@@ -81,6 +83,7 @@ class IndexResult:
     elapsed_s: float
     computed: int  # chunks captioned in this run (the rest were already stored)
     memory: str
+    uncaptioned: int = 0  # chunks whose caption is still to come (``--captions lazy``)
 
 
 def cpu_caption_budget(models: IndexModels, options: IndexOptions) -> CaptionBudget | None:
@@ -158,8 +161,7 @@ def _prepare(
         budget = dict(settings["budget"])
         if "new_tokens" in budget:
             models.captioner.max_new_tokens = budget.pop("new_tokens")  # type: ignore[attr-defined]
-        options = IndexOptions(options.shots, FrameBudget(**budget), options.frame_side,
-                               options.visual_every_s)  # fmt: skip
+        options = replace(options, budget=FrameBudget(**budget))
     return _Video(path, info, fingerprint(path), settings, options, captions)
 
 
@@ -189,8 +191,10 @@ def index_video(
         try:
             with store_failures(memory.folder):
                 if memory.status == "complete":
-                    return IndexResult(str(path), video.id, "up-to-date", memory.chunk_count(),
-                                       video.info.duration, time.monotonic() - started, 0, str(memory.folder))  # fmt: skip
+                    filled = _fill_captions(path, memory, models, video.options, report)
+                    return IndexResult(str(path), video.id, "indexed" if filled else "up-to-date",
+                                       memory.chunk_count(), video.info.duration, time.monotonic() - started,
+                                       filled, str(memory.folder), pending_count(memory))  # fmt: skip
                 if video.captions is not None:
                     log.info(estimate_line(video.captions, video.info.duration))
                 spans = plan_parts(path, video.info, memory, part_s)
@@ -208,10 +212,21 @@ def index_video(
                 if join_library:
                     library.add(memory)  # search --all finds it without opening it
                 keep_query_copy(models.embedder)  # fast queries (and fresh stores) from now on
-            return IndexResult(str(path), video.id, "indexed", memory.chunk_count(),
-                               round(duration, 3), time.monotonic() - started, computed, str(memory.folder))  # fmt: skip
+                uncaptioned = pending_count(memory)
+            return IndexResult(str(path), video.id, "indexed", memory.chunk_count(), round(duration, 3),
+                               time.monotonic() - started, computed, str(memory.folder), uncaptioned)  # fmt: skip
         finally:
             memory.close()
+
+
+def _fill_captions(
+    path: str | os.PathLike[str], memory: VideoMemory, models: IndexModels, options: IndexOptions,
+    report: Progress,
+) -> int:  # fmt: skip
+    """A complete memory's captions still to come, captioned now unless the run is lazy."""
+    if models.captioner is None or options.lazy_captions or not pending_count(memory):
+        return 0
+    return caption_pending(path, memory, models.captioner, models.embedder, report)
 
 
 def split_video(

@@ -1,0 +1,118 @@
+"""Captions that come after the index (``--captions lazy`` / ``background``), wired once.
+
+- ``for_question``: before a question is answered, its best-ranked uncaptioned chunks (at most
+  ``ON_DEMAND``) are captioned and stored, so this answer and every later one sees them.
+- ``caption_rest``: every caption still to come, under the video's lock (what ``index`` does
+  for a lazy memory, and what the background process runs).
+- ``start_background``: that process, detached, so the user asks while the rest fills in;
+  it writes to ``captions.log`` in the memory's folder. ``python -m longvid.engine.captions``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from longvid.engine.models import Engine
+from longvid.memory.captions import pending_count
+from longvid.memory.library import video_lock
+from longvid.memory.library_index import LibraryIndex
+from longvid.memory.store import VideoMemory
+from longvid.models.base import VisualEmbedder
+from longvid.pipeline.captions import caption_for_question, caption_pending
+from longvid.progress import Progress
+
+log = logging.getLogger("longvid")
+
+LOG_NAME = "captions.log"
+
+
+def for_question(
+    engine: Engine,
+    path: str,
+    folder: Path,
+    question: str,
+    visual: VisualEmbedder | None,
+    top_k: int | None,
+) -> int:
+    """Caption what the question needs of a lazy memory with the memory's own video LLM (none
+    when nothing waits)."""
+    memory = VideoMemory(folder)  # plain: speech lines are stored without speakers' labels
+    try:
+        if not pending_count(memory):
+            return 0
+        settings = memory.meta("settings")
+        captioner = engine.captioner(settings["captioner"])
+        if captioner is None:
+            return 0
+        embedder = engine.query_embedder(settings["embedder"])
+        done = caption_for_question(path, memory, question, captioner, embedder, visual, top_k)
+    finally:
+        memory.close()
+    if done:
+        LibraryIndex(engine.store).mark_changed(folder)  # search --all catches up with them
+        log.info("captioned %d chunk%s this question needed (`longvid index` captions the rest)",
+                 done, "s" * (done != 1))  # fmt: skip
+    return done
+
+
+def caption_rest(
+    engine: Engine, path: str, folder: Path, wait_s: float | None = None, progress: Progress | None = None
+) -> int:
+    """Caption every chunk of the memory in ``folder`` whose caption is still to come."""
+    memory = VideoMemory(folder)
+    try:
+        settings, video_id = memory.meta("settings"), memory.meta("fingerprint")
+    finally:
+        memory.close()
+    captioner = engine.captioner(settings["captioner"])
+    if captioner is None:
+        return 0
+    with video_lock(engine.store, video_id, wait_s):
+        memory = VideoMemory(folder)
+        try:
+            done = caption_pending(path, memory, captioner, engine.query_embedder(settings["embedder"]),
+                                   progress)  # fmt: skip
+            if done:
+                library = LibraryIndex(engine.store)
+                library.mark_changed(folder)
+                library.add(memory)
+        finally:
+            memory.close()
+    return done
+
+
+def start_background(engine: Engine, path: str, folder: Path) -> Path:
+    """Start the detached process that captions the rest; returns its log file."""
+    log_path = folder / LOG_NAME
+    command = [sys.executable, "-m", "longvid.engine.captions", path, str(folder),
+               "--store", str(engine.store)]  # fmt: skip
+    if engine.device:
+        command += ["--device", str(engine.device)]
+    with open(log_path, "ab") as out:
+        subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                         start_new_session=True, env=os.environ.copy())  # fmt: skip
+    return log_path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The background process: caption the rest of one memory, then exit."""
+    parser = argparse.ArgumentParser(prog="python -m longvid.engine.captions")
+    parser.add_argument("video")
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--store", required=True)
+    parser.add_argument("--device")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    engine = Engine(args.store, device=args.device)
+    done = caption_rest(engine, args.video, args.folder)
+    log.info("captioned %d chunks of %s in the background", done, args.video)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""``index --captions lazy|background``: speech and text now, captions when a question needs them,
+or all of them later; each caption stored once, in the same memory."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from longvid_cli.app import app
+from typer.testing import CliRunner
+
+import longvid
+from longvid.memory.captions import pending
+from longvid.memory.library import memories
+from longvid.memory.store import VideoMemory
+from tests.fake_openai import FakeServer, completion, serve
+
+runner = CliRunner()
+QUESTION = "When does the ferry to Ardmore leave?"
+
+
+def _answer(body: dict[str, Any]) -> tuple[int, Any]:
+    return 200, completion(json.dumps({"answer": "At 07:15 [00:00:13].", "enough": True, "found": True}))
+
+
+def _captions(server: FakeServer) -> list[dict[str, Any]]:
+    """The captioning requests the server had (they carry frames)."""
+    return [b for b in server.requests if isinstance(b["messages"][-1]["content"], list)]
+
+
+@pytest.fixture
+def setup(facts_video: Path, tiny_model: Callable[[str], Path], tmp_path: Path,
+          monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:  # fmt: skip
+    video = tmp_path / "harbour.mkv"
+    shutil.copy(facts_video, video)
+    store = tmp_path / "store"
+    env = {"LONGVID_HOME": str(store), "LONGVID_EMBEDDER": str(tiny_model("sentence_transformer")),
+           "LONGVID_ASR": "none", "LONGVID_OCR": "none", "LONGVID_VISUAL_EMBEDDER": "none",
+           "LONGVID_SPEAKERS": "none", "HF_HUB_OFFLINE": "1"}  # fmt: skip
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return {"video": video, "store": store}
+
+
+def _memory(store: Path) -> VideoMemory:
+    [summary] = memories(store)  # one memory, whatever the captions mode
+    return VideoMemory(Path(summary.folder))
+
+
+def test_lazy_index_captions_what_a_question_needs_then_index_captions_the_rest(
+    setup: dict[str, Any],
+) -> None:
+    video, store = setup["video"], setup["store"]
+    captioner, llm = FakeServer(), FakeServer(script=[_answer] * 10)
+    with serve(captioner) as cap_url, serve(llm) as llm_url:
+        cap = ["--captioner", f"openai:cap@{cap_url}"]
+        lazy = runner.invoke(app, ["index", str(video), *cap, "--captions", "lazy", "--json"])
+        indexed = json.loads(lazy.stdout)
+        assert indexed["status"] == "indexed" and indexed["uncaptioned"] == indexed["chunks"] > 3
+        assert _captions(captioner) == []  # no video LLM while indexing
+        memory = _memory(store)
+        assert all(c.caption == "" and c.text.startswith(("Speech:", "")) for c in memory.chunks())
+        assert any("07:15" in c.text for c in memory.chunks())  # the speech is searchable now
+        memory.close()
+        info = runner.invoke(app, ["info", str(video)]).stdout
+        assert f"{indexed['chunks']} captions to come" in info
+
+        asked = runner.invoke(app, ["ask", str(video), QUESTION, "--llm", f"openai:llm@{llm_url}", "--json"])
+        answer = json.loads(asked.stdout)
+        assert answer["answer"] == "At 07:15 [00:00:12–00:00:15]." and 1 <= answer["captioned_chunks"] <= 3
+        assert "captioned" in asked.stderr and "this question needed" in asked.stderr
+        memory = _memory(store)
+        captioned = [c for c in memory.chunks() if c.caption]
+        assert len(captioned) == answer["captioned_chunks"] == len(_captions(captioner))
+        assert any(c.start <= 13 < c.end for c in captioned)  # the chunk the question is about
+        assert all(c.text.startswith("caption for:") for c in captioned)  # searchable now
+        assert len(pending(memory)) == indexed["chunks"] - len(captioned)
+        memory.close()
+
+        again = json.loads(runner.invoke(app, ["ask", str(video), QUESTION, "--llm", f"openai:llm@{llm_url}",
+                                               "--json"]).stdout)  # fmt: skip
+        memory = _memory(store)
+        captioned = [c for c in memory.chunks() if c.caption]
+        memory.close()
+        assert len(_captions(captioner)) == len(captioned)  # none captioned twice: each was stored
+        assert again["captioned_chunks"] == len(captioned) - answer["captioned_chunks"]
+
+        rest = json.loads(runner.invoke(app, ["index", str(video), *cap, "--json"]).stdout)
+        assert rest["status"] == "indexed" and rest["computed"] == indexed["chunks"] - len(captioned)
+        assert rest["uncaptioned"] == 0 and len(_captions(captioner)) == indexed["chunks"]
+        memory = _memory(store)
+        assert pending(memory) == [] and all(c.caption for c in memory.chunks())
+        memory.close()
+        done = json.loads(runner.invoke(app, ["index", str(video), *cap, "--json"]).stdout)
+        assert done["status"] == "up-to-date" and done["computed"] == 0
+        found = runner.invoke(app, ["search", "--all", "caption for", "--json"]).stdout.splitlines()
+        assert found  # the library index caught up with the late captions
+
+
+def test_background_captions_fill_in_while_the_user_asks(setup: dict[str, Any]) -> None:
+    video, store = setup["video"], setup["store"]
+    captioner = FakeServer(delay=0.2)
+    with serve(captioner) as cap_url:
+        indexed = longvid.index(str(video), captioner=f"openai:cap@{cap_url}", captions="background")
+        assert indexed.indexed is not None and indexed.indexed.uncaptioned == indexed.indexed.chunks
+        memory = _memory(store)
+        deadline = time.monotonic() + 120
+        while pending(memory) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert pending(memory) == [] and all(c.caption.startswith("caption for:") for c in memory.chunks())
+        log = (memory.folder / "captions.log").read_text()
+        memory.close()
+    assert len(_captions(captioner)) == indexed.indexed.chunks  # each chunk captioned once
+    assert f"captioned {indexed.indexed.chunks} chunks" in log
