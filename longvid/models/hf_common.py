@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes
+import mmap
 import os
 import shutil
 import socket
+from collections import Counter
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -69,14 +72,90 @@ def prepare_for_device(model: Any, device: str, kernel: str = "auto") -> Any:
         return model
     torch.set_num_threads(physical_cores())
     if cpu_kernel(kernel) == "int8":
-        import warnings
-
-        with warnings.catch_warnings():  # torch's notice that its quantized dtypes will move
-            warnings.simplefilter("ignore")
-            torch.ao.quantization.quantize_dynamic(  # in place: one copy of the weights at a time
-                model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True
-            )
+        quantise_int8(model)
     return model
+
+
+def quantise_int8(model: Any) -> None:
+    """Dynamic int8 on every Linear layer, in place, one layer at a time (what
+    ``quantize_dynamic`` does, same numbers), giving each float weight's memory back as soon as
+    its int8 copy exists.
+
+    transformers maps a safetensors checkpoint into memory: reading a weight to quantise it makes
+    its pages resident, and they would stay so (the whole float model, counted in the process's
+    RSS) for as long as any tensor of the file lives. So the pages of each weight no other
+    module shares are released once quantised; the peak is the int8 model plus one float layer.
+    """
+    import warnings
+    from itertools import chain
+
+    import torch
+    from torch.ao.nn.quantized.dynamic import Linear as Int8Linear
+    from torch.ao.quantization import default_dynamic_qconfig, swap_module
+
+    tensors = chain(model.named_parameters(remove_duplicate=False), model.named_buffers())
+    users = Counter(t.untyped_storage().data_ptr() for _, t in tensors)  # tied weights: 2
+    mapped = _file_mappings()
+    swapped: dict[int, Any] = {}
+    with warnings.catch_warnings():  # torch's notice that its quantized dtypes will move
+        warnings.simplefilter("ignore")
+        for parent in list(model.modules()):
+            linears: list[tuple[str, Any]] = [
+                (name, child)
+                for name, child in parent.named_children()
+                if type(child) is torch.nn.Linear  # exactly, as quantize_dynamic
+            ]
+            for name, child in linears:
+                if id(child) not in swapped:
+                    child.qconfig = default_dynamic_qconfig  # what swap_module reads
+                    swapped[id(child)] = swap_module(child, {torch.nn.Linear: Int8Linear}, {})
+                    if users[child.weight.untyped_storage().data_ptr()] == 1:
+                        _release_pages(child.weight.untyped_storage(), mapped)
+                setattr(parent, name, swapped[id(child)])
+    trim_heap()
+
+
+def _file_mappings() -> list[tuple[int, int]]:
+    """Address ranges of this process's file-backed memory maps (Linux; else none)."""
+    ranges = []
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as maps:
+            for line in maps:
+                fields = line.split(maxsplit=5)
+                if len(fields) == 6 and fields[5].startswith("/"):
+                    low, high = fields[0].split("-")
+                    ranges.append((int(low, 16), int(high, 16)))
+    except OSError:
+        pass
+    return ranges
+
+
+def _release_pages(storage: Any, mapped: list[tuple[int, int]]) -> None:
+    """Drop the resident pages of a dead tensor read from a memory-mapped file (whole pages
+    inside it only, so its neighbours keep theirs; reading them again would re-read the file)."""
+    start = storage.data_ptr()
+    end = start + storage.nbytes()
+    if not any(low <= start and end <= high for low, high in mapped):
+        return  # ordinary memory: freed with the tensor
+    first, last = -(-start // mmap.PAGESIZE) * mmap.PAGESIZE, end // mmap.PAGESIZE * mmap.PAGESIZE
+    if last > first:
+        _libc().madvise(ctypes.c_void_p(first), ctypes.c_size_t(last - first), mmap.MADV_DONTNEED)
+
+
+def trim_heap() -> None:
+    """Give the C heap's free memory back to the system (glibc keeps freed blocks otherwise)."""
+    trim = getattr(_libc(), "malloc_trim", None)
+    if trim is not None:
+        trim(0)
+
+
+@cache
+def _libc() -> Any:
+    """The C library's symbols, or None where they cannot be had this way (Windows)."""
+    try:
+        return ctypes.CDLL(None)
+    except (OSError, TypeError):
+        return None
 
 
 @cache

@@ -1,0 +1,72 @@
+"""The CPU int8 kernel: torch's numbers, without the float model staying in memory.
+
+transformers maps a safetensors checkpoint into memory; quantising reads every weight, and
+those pages used to stay resident (the full-size captioner peaked at 3.46 GB instead of 1.6 GB).
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import LlamaConfig, LlamaForCausalLM
+
+from longvid.models.hf_common import quantise_int8
+
+
+def _llama(directory: Path, hidden: int, layers: int, tied: bool) -> Path:
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=256, hidden_size=hidden, intermediate_size=4 * hidden,
+        num_hidden_layers=layers, num_attention_heads=8, num_key_value_heads=8,
+        tie_word_embeddings=tied,
+    )  # fmt: skip
+    LlamaForCausalLM(config).save_pretrained(directory)
+    return directory
+
+
+def _load(directory: Path) -> LlamaForCausalLM:
+    return LlamaForCausalLM.from_pretrained(directory, dtype=torch.float32).eval()
+
+
+@pytest.mark.parametrize("tied", [True, False])
+def test_int8_gives_torch_quantize_dynamic_numbers(tmp_path: Path, tied: bool) -> None:
+    directory = _llama(tmp_path / "llama", hidden=64, layers=2, tied=tied)
+    reference, model = _load(directory), _load(directory)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.ao.quantization.quantize_dynamic(
+            reference, {torch.nn.Linear}, dtype=torch.qint8, inplace=True
+        )
+    quantise_int8(model)
+    assert not any(type(m) is torch.nn.Linear for m in model.modules())
+    assert [type(m) for m in model.modules()] == [type(m) for m in reference.modules()]
+    tokens = torch.tensor([[1, 5, 9, 200, 17, 3]])
+    with torch.inference_mode():  # a tied embedding read after its lm_head was quantised
+        assert torch.equal(model(tokens).logits, reference(tokens).logits)
+        generated = model.generate(tokens, max_new_tokens=5, do_sample=False)
+        assert torch.equal(generated, reference.generate(tokens, max_new_tokens=5, do_sample=False))
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc/self/status")
+def test_float_weights_do_not_stay_resident(tmp_path: Path) -> None:
+    directory = _llama(tmp_path / "llama", hidden=1024, layers=2, tied=False)
+    model = _load(directory)  # the weights are mapped from the file, not yet read
+    linear_mb = sum(
+        m.weight.numel() * 4 for m in model.modules() if type(m) is torch.nn.Linear
+    ) / 2**20
+    before = _rss_mb()
+    quantise_int8(model)
+    grown = _rss_mb() - before
+    # the int8 copy is a quarter of the float weights; the float pages were read and given back
+    assert grown < 0.5 * linear_mb, f"RSS grew {grown:.0f} MB for {linear_mb:.0f} MB of float"
