@@ -16,11 +16,13 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from longvid.errors import LongvidError
 from longvid.models.base import Embedder, ModelInfo
 
 log = logging.getLogger("longvid")
@@ -95,24 +97,45 @@ def _pooling_mode(pooling: Any) -> str | None:
 
 
 class OnnxQueryEmbedder(Embedder):
-    """An exported sentence-transformers model run by onnxruntime (no torch)."""
+    """An exported sentence-transformers model run by onnxruntime (no torch).
+
+    Its session is built in a thread from construction on (onnxruntime's import and the model's
+    load, a few tenths of a second), so an index decodes its first frames meanwhile; ``embed``
+    waits for it.
+    """
 
     def __init__(self, folder: Path) -> None:
-        import onnxruntime
+        from importlib.util import find_spec
+
         from tokenizers import Tokenizer
 
+        if find_spec("onnxruntime") is None:
+            raise ImportError("onnxruntime is not installed")
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3
-        self.session = onnxruntime.InferenceSession(
-            str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
-        )
+        model = folder / "model.onnx"
+        with model.open("rb") as file:
+            if file.read(1) != b"\x08":  # an ONNX model opens with its IR version field
+                raise ValueError(f"{model} is not an ONNX model")
+        self.folder = folder
+        self._session = _InThread(lambda: _session(model))
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.enable_truncation(meta["max_tokens"])
         self.tokenizer.enable_padding()
         self.pooling = meta["pooling"]
         self.dimension = int(meta["dimension"])
         self.info = ModelInfo(meta["spec"], "onnxruntime", {"dimension": self.dimension})
+
+    @property
+    def session(self) -> Any:
+        """The onnxruntime session (waits for it). A copy that will not load is removed."""
+        try:
+            return self._session.result()
+        except Exception as exc:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise LongvidError(
+                f"the ONNX copy of the embedder {self.info.spec} is damaged ({exc}); it was removed",
+                "run the command again: the copy is made again from the model",
+            ) from None
 
     def embed(self, texts: Sequence[str]) -> Any:
         import numpy as np
@@ -129,3 +152,34 @@ class OnnxQueryEmbedder(Embedder):
             vectors = (hidden * mask[..., None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1)
         norms = np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return np.asarray(vectors / norms, dtype=np.float32)  # unit rows, as every Embedder
+
+
+def _session(model: Path) -> Any:
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    return onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+
+
+class _InThread:
+    """A value made in its own (non-daemon: native code is not cut off at exit) thread."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(make,), name="longvid-onnx")
+        self._thread.start()
+
+    def _run(self, make: Callable[[], Any]) -> None:
+        try:
+            self._value = make()
+        except BaseException as exc:  # handed to whoever asks for the value
+            self._error = exc
+
+    def result(self) -> Any:
+        """The value, once made; its error, re-raised."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
