@@ -18,7 +18,10 @@ import longvid
 from longvid.memory.captions import pending
 from longvid.memory.library import memories
 from longvid.memory.store import VideoMemory
+from longvid.models.base import CaptionRequest
+from longvid.models.deferred import DeferredCaptioner
 from tests.fake_openai import FakeServer, completion, serve
+from tests.fakes import RecordingCaptioner
 
 runner = CliRunner()
 QUESTION = "When does the ferry to Ardmore leave?"
@@ -117,3 +120,43 @@ def test_background_captions_fill_in_while_the_user_asks(setup: dict[str, Any]) 
         memory.close()
     assert len(_captions(captioner)) == indexed.indexed.chunks  # each chunk captioned once
     assert f"captioned {indexed.indexed.chunks} chunks" in log
+
+
+def test_a_lazy_index_plans_with_a_local_model_s_record_and_loads_it_only_to_caption(
+    setup: dict[str, Any], tiny_model: Callable[[str], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import longvid.engine.models as engine_models
+    from longvid.models import registry
+
+    spec = str(tiny_model("smolvlm"))
+    loaded: list[str] = []
+    counting = registry.load
+
+    def load(channel: str, given: str | None, *args: Any, **kwargs: Any) -> Any:
+        if channel == "captioner" and given != "none":
+            loaded.append(channel)
+        return counting(channel, given, *args, **kwargs)
+
+    monkeypatch.setattr(registry, "load", load)
+    monkeypatch.setattr(engine_models, "load", load)
+    first = longvid.index(str(setup["video"]), captioner=spec, device="cpu", captions="lazy")
+    assert loaded == ["captioner"]  # the first time on this machine: loaded to plan (and recorded)
+    shutil.copy(setup["video"], tmp_path / "again.mkv")
+    again = longvid.index(str(tmp_path / "again.mkv"), captioner=spec, device="cpu", captions="lazy",
+                          store=str(tmp_path / "other"))  # fmt: skip
+    assert loaded == ["captioner"]  # planned from the record: nothing loaded
+    assert again.settings == first.settings  # the same plan, so the same memory key
+    assert again.indexed is not None and again.indexed.uncaptioned == again.indexed.chunks
+    planned = again.engine.index_models().captioner
+    assert isinstance(planned, DeferredCaptioner) and planned.max_new_tokens == first.settings["budget"]["new_tokens"]
+
+
+def test_a_deferred_captioner_loads_its_model_on_its_first_caption() -> None:
+    model = RecordingCaptioner(max_frames=4)
+    loads: list[int] = []
+    plan = {"info": {"spec": "tiny", "backend": "transformers", "details": {}}, "max_frames": 4,
+            "batch_size": 2, "max_new_tokens": 96, "cost": None}  # fmt: skip
+    later = DeferredCaptioner(plan, lambda: loads.append(1) or model)
+    assert loads == [] and later.max_frames == 4 and later.caption_cost() is None
+    request = CaptionRequest(0.0, 1.0, [], [], [])
+    assert later.caption([request]) == model.caption([request]) and loads == [1]

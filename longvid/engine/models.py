@@ -8,8 +8,10 @@ models and the same devices whichever door it came in by.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,6 +19,8 @@ from longvid.config import setting, store_root
 from longvid.errors import LongvidError
 from longvid.media.shots import ShotOptions
 from longvid.models.base import Captioner, ChatModel, Embedder, VisualEmbedder
+from longvid.models.cpu_cost import cpu_name
+from longvid.models.deferred import deferred, remember_plan
 from longvid.models.registry import LoadOptions, load, load_chat, load_query_embedder, resolve
 from longvid.models.speakers import Diarizer, load_diarizer, speakers_spec
 from longvid.pipeline.build import IndexModels, IndexOptions
@@ -120,10 +124,20 @@ class Engine:
         """Every model indexing needs, loaded once."""
 
         def make() -> IndexModels:
+            spec = self.resolved("captioner")
+            plan_key = "|".join(map(str, (spec, self.device, self.max_frames, setting("cpu_kernel"),
+                                          os.cpu_count(), cpu_name())))  # fmt: skip
+            later = deferred(plan_key, lambda: self.captioner(spec)) if self.captions != "all" else None
+            if later is not None:  # captions come later: plan with the record, load nothing now
+                models = load_index_models(replace(self.choice(), captioner="none"), self.store)
+                models.captioner = later
+                return models
             models = load_index_models(self.choice(), self.store)
             if models.captioner is None and setting("captioner", self.specs["captioner"]) == "none":
                 log.info("visual captions are off (--captioner none): indexing speech, subtitles "
                          "and on-screen text only")  # fmt: skip
+            elif models.captioner is not None and models.captioner.info.backend == "transformers":
+                remember_plan(plan_key, models.captioner)  # a later lazy index need not load it
             return models
 
         return self._once("index", make)

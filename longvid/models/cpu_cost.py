@@ -23,7 +23,7 @@ from longvid.plan import CaptionCost
 _CALLS = ((1, 1), (2, 1), (1, 9))
 
 
-def _cpu_name() -> str:
+def cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
             if line.startswith("model name"):
@@ -50,7 +50,7 @@ def measure(run: Callable[[int, int], None]) -> CaptionCost:
 def remembered_cost(key: str, run: Callable[[int, int], None]) -> CaptionCost:
     """The cost for ``key`` (model, kernel, threads) on this CPU: from the cache, else measured."""
     file = cache_root() / "caption-costs.json"
-    name = hashlib.sha1(f"{key}|{_cpu_name()}".encode()).hexdigest()[:16]
+    name = hashlib.sha1(f"{key}|{cpu_name()}".encode()).hexdigest()[:16]
     try:
         known = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -1,0 +1,88 @@
+"""A local video LLM that loads on its first caption, for indexes that caption later.
+
+``index --captions lazy`` plans chunks with the captioner's frame limit and (on a CPU) its
+measured cost, but runs it for no chunk. Loading a 500M model costs more than decoding a short
+video, so once a model has been loaded on this machine its plan (spec, frame limit, cost) is
+remembered in the user cache; a later lazy index plans from that record and loads nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from typing import Any
+
+from longvid.config import cache_root
+from longvid.errors import LongvidError
+from longvid.models.base import Captioner, CaptionRequest, ModelInfo
+from longvid.plan import CaptionCost
+
+_FILE = "captioner-plans.json"
+
+
+def _name(key: str) -> str:
+    return hashlib.sha1(key.encode()).hexdigest()[:16]
+
+
+def remember_plan(key: str, captioner: Captioner) -> None:
+    """Record what a lazy index needs to plan with ``captioner`` without loading it."""
+    measure = getattr(captioner, "caption_cost", None)
+    cost = measure() if measure is not None else None
+    plan = {"info": {"spec": captioner.info.spec, "backend": captioner.info.backend,
+                     "details": captioner.info.details},
+            "max_frames": captioner.max_frames, "batch_size": captioner.batch_size,
+            "max_new_tokens": getattr(captioner, "max_new_tokens", 256),
+            "cost": asdict(cost) if cost is not None else None}  # fmt: skip
+    file = cache_root() / _FILE
+    known = _read(file)
+    if known.get(_name(key)) == plan:
+        return
+    known[_name(key)] = plan
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        work = file.with_suffix(f".{os.getpid()}.tmp")
+        work.write_text(json.dumps(known), encoding="utf-8")
+        os.replace(work, file)
+    except OSError:
+        pass  # the next lazy index loads the model instead
+
+
+def deferred(key: str, load: Callable[[], Captioner | None]) -> DeferredCaptioner | None:
+    """The captioner planned from its record (None when it was never loaded on this machine)."""
+    plan = _read(cache_root() / _FILE).get(_name(key))
+    return DeferredCaptioner(plan, load) if plan else None
+
+
+def _read(file: Any) -> dict[str, Any]:
+    try:
+        found = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+class DeferredCaptioner(Captioner):
+    """Plans like the recorded model; loads it (``load``) the first time it captions."""
+
+    def __init__(self, plan: dict[str, Any], load: Callable[[], Captioner | None]) -> None:
+        self.info = ModelInfo(**plan["info"])
+        self.max_frames = int(plan["max_frames"])
+        self.batch_size = int(plan["batch_size"])
+        self.max_new_tokens = int(plan["max_new_tokens"])
+        self._cost = CaptionCost(**plan["cost"]) if plan.get("cost") else None
+        self._load = load
+
+    def caption_cost(self) -> CaptionCost | None:
+        return self._cost
+
+    def caption(self, requests: Sequence[CaptionRequest]) -> list[str]:
+        model = self._load()
+        if model is None:
+            raise LongvidError(f"the captioner {self.info.spec} could not be loaded",
+                               "index with --captions all, or pass --captioner")  # fmt: skip
+        if hasattr(model, "max_new_tokens"):
+            model.max_new_tokens = self.max_new_tokens
+        return model.caption(requests)
