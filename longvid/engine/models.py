@@ -21,7 +21,16 @@ from longvid.media.shots import ShotOptions
 from longvid.models.base import Captioner, ChatModel, Embedder, VisualEmbedder
 from longvid.models.cpu_cost import cpu_name
 from longvid.models.deferred import deferred, remember_plan
-from longvid.models.registry import LoadOptions, load, load_chat, load_query_embedder, resolve
+from longvid.models.registry import (
+    LoadOptions,
+    language_default,
+    load,
+    load_chat,
+    load_embedder,
+    load_query_embedder,
+    reads_english_only,
+    resolve,
+)
 from longvid.models.speakers import Diarizer, load_diarizer, speakers_spec
 from longvid.pipeline.build import IndexModels, IndexOptions
 from longvid.pipeline.index import ModelChoice, load_index_models
@@ -127,8 +136,8 @@ class Engine:
             spec = self.resolved("captioner")
             plan_key = "|".join(map(str, (spec, self.device, self.max_frames, setting("cpu_kernel"),
                                           os.cpu_count(), cpu_name())))  # fmt: skip
-            later = deferred(plan_key, lambda: self.captioner(spec)) if self.captions != "all" else None
-            if later is not None:  # captions come later: plan with the record, load nothing now
+            later = deferred(plan_key, lambda: self.captioner(spec))
+            if later is not None:  # plan with the record; load the model when a chunk needs it
                 models = load_index_models(replace(self.choice(), captioner="none"), self.store)
                 models.captioner = later
                 return models
@@ -137,10 +146,33 @@ class Engine:
                 log.info("visual captions are off (--captioner none): indexing speech, subtitles "
                          "and on-screen text only")  # fmt: skip
             elif models.captioner is not None and models.captioner.info.backend == "transformers":
-                remember_plan(plan_key, models.captioner)  # a later lazy index need not load it
+                remember_plan(plan_key, models.captioner)  # later runs plan without loading it
             return models
 
         return self._once("index", make)
+
+    def index_models_for(self, language: str | None) -> IndexModels:
+        """``index_models()`` for a video whose content is in ``language`` (its subtitles', known
+        before indexing; None: unknown): with the registry's embedder for that language where you
+        chose none (loaded once). One that cannot be loaded gives way to the default, said once."""
+        models = self.index_models()
+        spec = language_default("embedder", language, self.specs["embedder"], self.options)
+        if spec is None:
+            return models
+
+        def make() -> Embedder:
+            try:
+                return load_embedder(spec, self.options)
+            except LongvidError as exc:
+                default = models.embedder.info.spec
+                limit = ", which reads English only" if reads_english_only(default) else ""
+                log.warning("subtitles not in English call for the multilingual embedder, but %s; "
+                            "indexing with the default %s%s (full-text search still matches any "
+                            "language) — download it once while online: hf download %s (or pass "
+                            "--embedder)", exc.what, default, limit, spec)  # fmt: skip
+                return models.embedder
+
+        return replace(models, embedder=self._once(("embedder for", spec), make))
 
     def index_options(self, shots: ShotOptions | None = None, gpu: bool | None = None) -> IndexOptions:
         """How videos are cut and sampled: part of each memory's key, so decided here only.

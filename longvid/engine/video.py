@@ -22,6 +22,7 @@ from longvid.errors import LongvidError
 from longvid.media.frames import Frame, sample_frames
 from longvid.media.probe import probe
 from longvid.media.shots import ShotOptions
+from longvid.media.subtitles import subtitle_language
 from longvid.memory.captions import pending_count
 from longvid.memory.fingerprint import fingerprint
 from longvid.memory.labelled import LabelledMemory
@@ -32,7 +33,7 @@ from longvid.memory.speakers import Speaker, SpeakerMemory, has_speakers
 from longvid.memory.store import VideoMemory
 from longvid.memory.voices import SAME_VOICE, Voice, VoiceIndex
 from longvid.models.diarize import SpeakerCount
-from longvid.models.registry import MULTILINGUAL_EMBEDDER, reads_english_only
+from longvid.models.registry import MULTILINGUAL_EMBEDDER, language_default, reads_english_only
 from longvid.pipeline.ask import Answer, AskOptions, ask, is_whole_video_question
 from longvid.pipeline.chapters import Chapter, chapters
 from longvid.pipeline.index import IndexResult, index_video
@@ -239,24 +240,32 @@ def index(
     join_library: bool = True,
 ) -> Indexed:
     """Index one video (a file or an http(s) URL) with the engine's models and options, then
-    find its speakers (``Engine(speakers=...)``; by default where there is speech)."""
+    find its speakers (``Engine(speakers=...)``; by default where there is speech).
+
+    Unless you chose the embedder, a video whose subtitles are not in English is embedded with
+    the registry's multilingual default; speech's language is known only after recognition, so
+    a video without subtitles keeps the default embedder (and a warning if it is not English)."""
     engine = engine or Engine()
     report = progress or (lambda stage, done, total: None)
     local = local_video(str(path), engine.store,
                         progress=lambda done, total: report(Stage.DOWNLOAD, done, total))  # fmt: skip
-    result = index_video(local, engine.index_models(), engine.store, engine.index_options(shots),
+    language = subtitle_language(local)  # known before indexing: subtitles are read, not heard
+    models = engine.index_models_for(language)
+    result = index_video(local, models, engine.store, engine.index_options(shots),
                          force=force, wait_s=wait_s, progress=progress, join_library=join_library)  # fmt: skip
     if engine.captions == "background" and result.uncaptioned:
         log_path = captions.start_background(engine, local, Path(result.memory))
         log.info("%s: the other %d captions are being made in the background (log: %s)",
                  path, result.uncaptioned, log_path)  # fmt: skip
     found = add_speakers(result, local, engine, wait_s, progress)  # after speech; alone if indexed
-    warn_if_unread(result)
+    if language_default("embedder", language, engine.specs["embedder"], engine.options) is None:
+        warn_if_unread(result)  # else the language's embedder, or why not was said on loading
     return Indexed(**vars(result), speakers=found)
 
 
 def warn_if_unread(result: IndexResult) -> None:
-    """One warning where the content is not English and the embedder reads English only."""
+    """One warning where the content (known once indexed: speech is in it) is not English and
+    the embedder reads English only."""
     memory = VideoMemory(Path(result.memory))
     try:
         language = content_language(memory)

@@ -10,10 +10,19 @@ import os
 from pathlib import Path
 from typing import Any
 
+from longvid import words
 from longvid.errors import InputError
 from longvid.timeline import TimedText
 
 SIDECAR_SUFFIXES = (".srt", ".vtt", ".ass", ".ssa")
+# Container language tags (ISO 639-2, as FFmpeg reads them) to ISO 639-1; other codes pass as given.
+_ISO_639_2 = {"eng": "en", "chi": "zh", "zho": "zh", "jpn": "ja", "kor": "ko", "spa": "es",
+              "fre": "fr", "fra": "fr", "ger": "de", "deu": "de", "ita": "it", "por": "pt",
+              "rus": "ru", "ara": "ar", "hin": "hi", "tha": "th", "vie": "vi", "tur": "tr",
+              "pol": "pl", "dut": "nl", "nld": "nl", "ind": "id", "ukr": "uk", "swe": "sv"}  # fmt: skip
+_NO_LANGUAGE = ("", "und", "mul", "zxx", "mis")
+_IMAGE_CODECS = ("hdmv_pgs_subtitle", "dvd_subtitle", "dvb_subtitle", "xsub")  # pictures, no text
+_LINES_TO_DETECT = 40
 
 
 def find_sidecar(video: str | os.PathLike[str]) -> Path | None:
@@ -43,9 +52,10 @@ def read_subtitle_file(path: str | os.PathLike[str]) -> list[TimedText]:
 
 
 def read_embedded_subtitles(
-    path: str | os.PathLike[str], stream_index: int | None = None
+    path: str | os.PathLike[str], stream_index: int | None = None, limit: int | None = None
 ) -> list[TimedText]:
-    """Lines of a text subtitle stream in the container (the first one, or ``stream_index``)."""
+    """Lines of a text subtitle stream in the container (the first one, or ``stream_index``);
+    with ``limit``, only the first lines (reading stops there)."""
     import av
     import pysubs2
 
@@ -67,6 +77,8 @@ def read_embedded_subtitles(
                 dialogue = getattr(sub, "dialogue", b"")
                 text = pysubs2.SSAEvent(text=bytes(dialogue).decode("utf-8", "replace")).plaintext
                 lines.append((start, end, text))
+            if limit is not None and len(lines) >= limit:
+                break
     return _clean(lines)
 
 
@@ -85,6 +97,31 @@ def subtitle_lines(video: str | os.PathLike[str]) -> tuple[list[TimedText], str 
         return read_subtitle_file(sidecar), str(sidecar)
     lines = read_embedded_subtitles(video)
     return lines, ("embedded" if lines else None)
+
+
+def subtitle_language(video: str | os.PathLike[str]) -> str | None:
+    """The language (ISO 639-1 where known) of the subtitles the index will read, as
+    ``subtitle_lines`` picks them, known before indexing: a sidecar's text; else the first
+    container stream's language tag, or its first lines' text when untagged. None without
+    text subtitles or when too little text to tell."""
+    import av
+
+    sidecar = find_sidecar(video)
+    if sidecar is not None:
+        return words.language(" ".join(t.text for t in read_subtitle_file(sidecar)))
+    try:
+        with av.open(str(video), metadata_errors="ignore") as container:
+            streams = list(container.streams.subtitles)
+            codec = streams[0].codec_context.name if streams and streams[0].codec_context else ""
+            tag = (streams[0].language or "").lower().replace("_", "-").split("-")[0] if streams else ""
+    except (av.FFmpegError, OSError):
+        return None  # the index says what is wrong with the file
+    if not streams or codec in _IMAGE_CODECS:
+        return None
+    if tag not in _NO_LANGUAGE:
+        return _ISO_639_2.get(tag, tag)
+    lines = read_embedded_subtitles(video, limit=_LINES_TO_DETECT)
+    return words.language(" ".join(t.text for t in lines))
 
 
 def _clean(items: Any) -> list[TimedText]:

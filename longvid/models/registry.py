@@ -67,6 +67,10 @@ OFFLINE: dict[str, tuple[Callable[[], str | None], str]] = {
     ),
 }
 MULTILINGUAL_EMBEDDER = "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2"
+BY_LANGUAGE: dict[str, str] = {"embedder": MULTILINGUAL_EMBEDDER}
+"""A channel's default for a video whose content is known, before indexing, not to be English
+(its subtitles' language). English videos and videos without subtitles (their language is known
+only after speech recognition) keep ``DEFAULTS``."""
 # What a packaged stand-in cannot do, said in its one warning.
 STAND_IN_LIMITS = {
     "asr": " — it hears English only; for other languages set --asr to a multilingual Whisper "
@@ -195,6 +199,17 @@ def resolve(channel: str, given: str | None, options: LoadOptions) -> tuple[str,
     if channel == "embedder" and default.endswith("all-MiniLM-L6-v2") and packaged.minilm_dir():
         return str(packaged.minilm_dir()), False  # the same model, already on disk
     return default, False
+
+
+def language_default(
+    channel: str, language: str | None, given: str | None, options: LoadOptions
+) -> str | None:
+    """The spec ``channel`` defaults to for content in ``language`` (ISO code) where it differs
+    from ``DEFAULTS``; None where you chose one (flag, env or config file: never overridden),
+    the language is English or unknown, or the channel has no rule."""
+    if language in (None, "en") or channel not in BY_LANGUAGE:
+        return None
+    return None if resolve(channel, given, options)[1] else BY_LANGUAGE[channel]
 
 
 def pooled(specs: list[str]) -> str:
