@@ -75,8 +75,9 @@ def test_the_subtitles_language_is_known_before_indexing(videos: dict[str, Path]
 
 
 def test_a_chinese_video_gets_the_multilingual_default_and_search_and_ask_use_it(
-    videos: dict[str, Path], rule: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+    videos: dict[str, Path], rule: dict[str, str], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
     queried: list[str] = []
     real = engine_models.load_query_embedder
 
@@ -86,8 +87,12 @@ def test_a_chinese_video_gets_the_multilingual_default_and_search_and_ask_use_it
 
     monkeypatch.setattr(engine_models, "load_query_embedder", spy)
     engine = Engine(tmp_path / "store", **OFF)
-    index(videos["zh"], engine)
-    index(videos["en"], engine)  # the same engine, the same store: the default for English
+    with caplog.at_level(logging.INFO, logger="longvid"):
+        index(videos["zh"], engine)
+        index(videos["en"], engine)  # the same engine, the same store: the default for English
+        assert index(videos["zh"], engine).status == "up-to-date"  # the same choice, the same memory
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("embedder:")]
+    assert said == [f"embedder: {rule['multilingual']} for subtitles not in English (the multilingual default)"]
     zh, en = Video(videos["zh"], engine), Video(videos["en"], engine)
     assert zh.settings["embedder"] == rule["multilingual"]
     assert en.settings["embedder"] == rule["default"]

@@ -162,7 +162,7 @@ class Engine:
 
         def make() -> Embedder:
             try:
-                return load_embedder(spec, self.options)
+                embedder = load_embedder(spec, self.options)
             except LongvidError as exc:
                 default = models.embedder.info.spec
                 limit = ", which reads English only" if reads_english_only(default) else ""
@@ -171,6 +171,8 @@ class Engine:
                             "language) — download it once while online: hf download %s (or pass "
                             "--embedder)", exc.what, default, limit, spec)  # fmt: skip
                 return models.embedder
+            log.info("embedder: %s for subtitles not in English (the multilingual default)", spec)
+            return embedder
 
         return replace(models, embedder=self._once(("embedder for", spec), make))
 
