@@ -29,10 +29,24 @@ def test_three_calls_split_the_cost_into_fixed_frame_and_token(
 
     cost = cpu_cost.remembered_cost("model|fp32|2", run)
     assert cost == CaptionCost(2.0, 3.0, 0.5)
-    assert cpu_cost.remembered_cost("model|fp32|2", run) == cost and len(calls) == 4  # once
+    assert cpu_cost.remembered_cost("model|fp32|2", run) == cost and len(calls) == 7  # once
     [stored] = json.loads((tmp_path / "longvid-cache" / "caption-costs.json").read_text()).values()
     assert stored == {"fixed_s": 2.0, "per_frame_s": 3.0, "per_token_s": 0.5}
 
+
+
+def test_a_call_slowed_by_another_program_does_not_zero_the_cost(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = [0.0]
+    monkeypatch.setattr(cpu_cost.time, "perf_counter", lambda: clock[0])
+    calls = []
+
+    def run(frames: int, tokens: int) -> None:  # the first timed call waits 10 s for the CPU
+        calls.append((frames, tokens))
+        clock[0] += 2.0 + 3.0 * frames + 0.5 * tokens + (10.0 if len(calls) == 2 else 0.0)
+
+    assert cpu_cost.measure(run) == CaptionCost(2.0, 3.0, 0.5)
 
 def test_a_slow_cpu_gets_the_least_view_and_says_what_it_will_cost(
     tiny_model: Callable[[str], Path],
