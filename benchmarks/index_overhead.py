@@ -6,7 +6,8 @@
 For each generated 640x360 video (a hard cut every 20 s) it times ``ffmpeg -i FILE -f null -``
 and ``index_video`` with a captioner and an embedder that cost nothing (so only decoding, shot
 detection, frame sampling, planning and the store are measured), each in a fresh process, and
-prints the ratio and the peak RSS. Goal: ratio <= 1.3, RSS flat with length.
+prints the load average, the wall and CPU-second ratios (the CPU ratio moves less on a shared
+machine) and the peak RSS. Goal: ratio <= 1.3, RSS flat with length.
 """
 
 from __future__ import annotations
@@ -46,15 +47,15 @@ def make_video(path: Path, minutes: int) -> Path:
     return path
 
 
-def timed(command: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one child process."""
+def timed(command: list[str]) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user + system) and peak RSS (MiB) of one child process."""
     start = time.perf_counter()
     process = subprocess.Popen(command)
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status):
         raise SystemExit(f"failed: {' '.join(command)}")
-    return wall, usage.ru_maxrss / 1024
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def child(video: str, store: str) -> None:
@@ -99,13 +100,18 @@ def main() -> None:
     rows = []
     for minutes in args.minutes:
         video = make_video(args.cache / f"bench-{minutes}min.mp4", minutes)
-        decode, _ = timed(["ffmpeg", "-v", "error", "-i", str(video), "-f", "null", "-"])
+        load = os.getloadavg()[0]
+        decode, decode_cpu, _ = timed(
+            ["ffmpeg", "-v", "error", "-i", str(video), "-f", "null", "-"]
+        )
         with tempfile.TemporaryDirectory() as store:
-            index, rss = timed([sys.executable, __file__, "--child", str(video), store])
-        rows.append((minutes, decode, index, index / decode, rss))
-    print(f"{'video':>8} {'ffmpeg decode':>14} {'index':>9} {'ratio':>6} {'peak RSS':>9}")
-    for minutes, decode, index, ratio, rss in rows:
-        print(f"{minutes:>5} min {decode:>12.1f} s {index:>7.1f} s {ratio:>6.2f} {rss:>6.0f} MiB")
+            index, index_cpu, rss = timed([sys.executable, __file__, "--child", str(video), store])
+        rows.append((minutes, load, decode, index, index_cpu / decode_cpu, rss))
+    print(f"{'video':>8} {'load':>5} {'ffmpeg decode':>14} {'index':>9} {'ratio':>6} "
+          f"{'CPU ratio':>9} {'peak RSS':>9}")  # fmt: skip
+    for minutes, load, decode, index, cpu_ratio, rss in rows:
+        print(f"{minutes:>5} min {load:>5.1f} {decode:>12.1f} s {index:>7.1f} s {index / decode:>6.2f} "
+              f"{cpu_ratio:>9.2f} {rss:>6.0f} MiB")  # fmt: skip
 
 
 if __name__ == "__main__":
