@@ -76,6 +76,10 @@ def index(
     force: Annotated[
         bool, typer.Option("--force", help="Rebuild this memory from scratch.")
     ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Say what captioning each video would cost here; index nothing."),
+    ] = False,
     wait: Annotated[
         float | None,
         typer.Option(
@@ -133,6 +137,9 @@ def index(
         return
     models = engine.index_models()
     batch = Batch()
+    if dry_run:
+        _dry_run(paths, engine, shots, as_json, batch)
+        return
 
     def run(path: str) -> Any:
         with Bars(Path(path).name, quiet) as bars:
@@ -170,6 +177,18 @@ def _index_on_ray(paths: list[str], choice: Any, options: Any, root: Path, plan:
     bar.close()
     _join_library(root)
     _report_endpoints([endpoint_stats(url, *counts) for url, counts in used.items()])
+    batch.exit()
+
+
+def _dry_run(paths: list[str], engine: Any, shots: Any, as_json: bool, batch: Batch) -> None:
+    """One line (or JSON object) per video: what captioning it would cost on this machine."""
+    from longvid.engine import plan_index
+
+    for path, plan in batch.run(paths, lambda p: plan_index(p, engine, shots)):
+        if as_json:
+            emit_json({k: v for k, v in plan.items() if k != "line"})
+        else:
+            typer.echo(f"{path}: {plan['line']}")
     batch.exit()
 
 

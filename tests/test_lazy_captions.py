@@ -112,11 +112,13 @@ def test_background_captions_fill_in_while_the_user_asks(setup: dict[str, Any]) 
         indexed = longvid.index(str(video), captioner=f"openai:cap@{cap_url}", captions="background")
         assert indexed.indexed is not None and indexed.indexed.uncaptioned == indexed.indexed.chunks
         memory = _memory(store)
-        deadline = time.monotonic() + 120
+        log_file = memory.folder / "captions.log"
+        deadline = time.monotonic() + 300  # a fresh process: imports and the embedder, under load
         while pending(memory) and time.monotonic() < deadline:
             time.sleep(0.5)
-        assert pending(memory) == [] and all(c.caption.startswith("caption for:") for c in memory.chunks())
-        log = (memory.folder / "captions.log").read_text()
+        log = log_file.read_text() if log_file.exists() else "(no log)"
+        assert pending(memory) == [], log
+        assert all(c.caption.startswith("caption for:") for c in memory.chunks()), log
         memory.close()
     assert len(_captions(captioner)) == indexed.indexed.chunks  # each chunk captioned once
     assert f"captioned {indexed.indexed.chunks} chunks" in log
@@ -147,6 +149,10 @@ def test_a_lazy_index_plans_with_a_local_model_s_record_and_loads_it_only_to_cap
     assert loaded == ["captioner"]  # planned from the record: nothing loaded
     assert again.settings == first.settings  # the same plan, so the same memory key
     assert again.indexed is not None and again.indexed.uncaptioned == again.indexed.chunks
+    dry = runner.invoke(app, ["index", str(tmp_path / "again.mkv"), "--dry-run", "--captioner", spec,
+                              "--device", "cpu", "--store", str(tmp_path / "dry")])  # fmt: skip
+    assert dry.exit_code == 0 and "frames a chunk" in dry.stdout and "≈" in dry.stdout, dry.output
+    assert memories(tmp_path / "dry") == [] and loaded == ["captioner"]  # nothing indexed or loaded
     planned = again.engine.index_models().captioner
     assert isinstance(planned, DeferredCaptioner) and planned.max_new_tokens == first.settings["budget"]["new_tokens"]
 
@@ -160,3 +166,13 @@ def test_a_deferred_captioner_loads_its_model_on_its_first_caption() -> None:
     assert loads == [] and later.max_frames == 4 and later.caption_cost() is None
     request = CaptionRequest(0.0, 1.0, [], [], [])
     assert later.caption([request]) == model.caption([request]) and loads == [1]
+
+
+def test_a_dry_run_says_what_each_video_would_cost_and_indexes_nothing(setup: dict[str, Any]) -> None:
+    with serve(FakeServer()) as url:
+        done = runner.invoke(app, ["index", str(setup["video"]), "--dry-run", "--json",
+                                   "--captioner", f"openai:cap@{url}", "--captions", "lazy"])  # fmt: skip
+    [plan] = [json.loads(line) for line in done.stdout.splitlines()]
+    assert plan["duration"] == pytest.approx(60.0, abs=0.1) and plan["captions"] == "lazy"
+    assert plan["captioner"] == f"openai:cap@{url}" and plan["estimate_s"] is None  # a server's pace
+    assert memories(setup["store"]) == []

@@ -11,10 +11,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from longvid.engine.captions import plan_index
 from longvid.engine.models import CHANNELS, Engine
 from longvid.engine.video import Library, Video, describe, index
 
-__all__ = ["CHANNELS", "Engine", "Library", "Video", "describe", "index", "library", "open_video"]
+__all__ = ["CHANNELS", "Engine", "Library", "Video", "describe", "index", "library", "open_video",
+           "plan_index"]  # fmt: skip
 
 
 def open_video(path: str | os.PathLike[str], engine: Engine | None = None, **settings: object) -> Video:

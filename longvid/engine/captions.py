@@ -4,6 +4,7 @@
   ``ON_DEMAND``) are captioned and stored, so this answer and every later one sees them.
 - ``caption_rest``: every caption still to come, under the video's lock (what ``index`` does
   for a lazy memory, and what the background process runs).
+- ``plan_index``: what an index would cost here, without indexing (``index --dry-run``).
 - ``start_background``: that process, detached, so the user asks while the rest fills in;
   it writes to ``captions.log`` in the memory's folder. ``python -m longvid.engine.captions``.
 """
@@ -16,14 +17,17 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from longvid.engine.models import Engine
+from longvid.media.shots import ShotOptions
 from longvid.memory.captions import pending_count
 from longvid.memory.library import video_lock
 from longvid.memory.library_index import LibraryIndex
 from longvid.memory.store import VideoMemory
 from longvid.models.base import VisualEmbedder
 from longvid.pipeline.captions import caption_for_question, caption_pending
+from longvid.pipeline.index import plan_video
 from longvid.progress import Progress
 
 log = logging.getLogger("longvid")
@@ -84,6 +88,12 @@ def caption_rest(
         finally:
             memory.close()
     return done
+
+
+def plan_index(path: str, engine: Engine, shots: ShotOptions | None = None) -> dict[str, Any]:
+    """What indexing ``path`` with the engine's models would cost here (``index --dry-run``):
+    its duration, the captioner, and on a CPU the view per chunk and the estimated seconds."""
+    return plan_video(path, engine.index_models(), engine.index_options(shots))
 
 
 def start_background(engine: Engine, path: str, folder: Path) -> Path:

@@ -1,9 +1,11 @@
-"""A local video LLM that loads on its first caption, for indexes that caption later.
+"""A local video LLM that loads on its first caption.
 
-``index --captions lazy`` plans chunks with the captioner's frame limit and (on a CPU) its
-measured cost, but runs it for no chunk. Loading a 500M model costs more than decoding a short
-video, so once a model has been loaded on this machine its plan (spec, frame limit, cost) is
-remembered in the user cache; a later lazy index plans from that record and loads nothing.
+An index plans chunks with the captioner's frame limit and (on a CPU) its measured cost before
+it captions anything; ``index --captions lazy`` and ``--dry-run`` caption nothing at all, and
+an index that finds its video up to date neither. Loading a 500M model costs more than decoding
+a short video, so once a model has been loaded on this machine its plan (spec, frame limit,
+cost) is remembered in the user cache, and later runs plan from that record and load the model
+only when a chunk is to be captioned.
 """
 
 from __future__ import annotations

@@ -108,6 +108,30 @@ def estimate_line(captions: CaptionBudget, duration: float) -> str:
             f"{_minutes(duration)} video")  # fmt: skip
 
 
+def plan_video(path: str | os.PathLike[str], models: IndexModels, options: IndexOptions) -> dict[str, Any]:
+    """What indexing ``path`` would do and cost here, without doing it (``index --dry-run``)."""
+    check_readable(path)
+    info = probe(path)
+    captioner = models.captioner.info.spec if models.captioner is not None else "none"
+    plan: dict[str, Any] = {"video": str(path), "duration": info.duration, "captioner": captioner,
+                            "captions": "lazy" if options.lazy_captions and models.captioner else
+                            "all" if models.captioner else "none", "estimate_s": None}  # fmt: skip
+    captions = cpu_caption_budget(models, options)
+    if captions is not None:
+        plan.update(frames_per_chunk=captions.budget.max_frames, new_tokens=captions.new_tokens,
+                    min_chunk_s=captions.budget.min_chunk_s, chunk_cost_s=round(captions.chunk_cost_s, 1),
+                    estimate_s=round(captions.estimate_s(info.duration)))  # fmt: skip
+        plan["line"] = estimate_line(captions, info.duration)
+    elif models.captioner is not None:
+        plan["line"] = (f"captions by {captioner}: no estimate here (a server or GPU sets its own "
+                        "pace; the progress bar shows it)")  # fmt: skip
+    else:
+        plan["line"] = "no visual captions (--captioner none): speech and on-screen text only"
+    if plan["captions"] == "lazy":
+        plan["line"] += "; with --captions lazy, only the chunks questions need, when asked"
+    return plan
+
+
 def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
