@@ -21,12 +21,14 @@ from typing import Any
 from longvid.engine import Engine
 from longvid.engine.video import add_speakers
 from longvid.errors import LongvidError, MissingDependencyError
+from longvid.media.subtitles import subtitle_language
 from longvid.pipeline.index import (
     IndexModels,
     IndexOptions,
     IndexResult,
     ModelChoice,
 )
+from longvid.pipeline.sources import local_video
 
 
 @dataclass(frozen=True)
@@ -185,7 +187,8 @@ def _task(step: str, video: str, shared: tuple[Any, ...], extra: Any) -> tuple[s
         key = (choice, root)
         if key not in _loaded:
             _loaded[key] = Engine.from_choice(choice, Path(root))
-        models = _loaded[key].index_models()
+        language = subtitle_language(local_video(video, Path(root)))  # every step: one memory key
+        models = _loaded[key].index_models_for(language)
         before = _counts(models)
         status, payload = _step(step, video, models, options, Path(root), wait_s, extra)
         if status == "ok" and step in ("start", "finish"):  # the whole video is in: its speakers
@@ -202,7 +205,6 @@ def _task(step: str, video: str, shared: tuple[Any, ...], extra: Any) -> tuple[s
 def _step(step: str, video: str, models: IndexModels, options: IndexOptions, store: Path,
           wait_s: float | None, extra: Any) -> tuple[str, Any]:  # fmt: skip
     from longvid.pipeline.index import index_video, index_video_part, split_video
-    from longvid.pipeline.sources import local_video
 
     if step == "part":
         number, span = extra

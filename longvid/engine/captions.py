@@ -21,6 +21,7 @@ from typing import Any
 
 from longvid.engine.models import Engine
 from longvid.media.shots import ShotOptions
+from longvid.media.subtitles import subtitle_language
 from longvid.memory.captions import pending_count
 from longvid.memory.library import video_lock
 from longvid.memory.library_index import LibraryIndex
@@ -93,7 +94,7 @@ def caption_rest(
 def plan_index(path: str, engine: Engine, shots: ShotOptions | None = None) -> dict[str, Any]:
     """What indexing ``path`` with the engine's models would cost here (``index --dry-run``):
     its duration, the captioner, and on a CPU the view per chunk and the estimated seconds."""
-    return plan_video(path, engine.index_models(), engine.index_options(shots))
+    return plan_video(path, engine.index_models_for(subtitle_language(path)), engine.index_options(shots))
 
 
 def start_background(engine: Engine, path: str, folder: Path) -> Path:
