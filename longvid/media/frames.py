@@ -6,6 +6,7 @@ cite real timestamps even on variable-frame-rate files.
 
 from __future__ import annotations
 
+import logging
 import os
 from bisect import bisect_left
 from collections.abc import Sequence
@@ -14,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from longvid.errors import CorruptVideoError
 from longvid.media.opening import REMUX_HINT, check_readable, open_video
+
+log = logging.getLogger("longvid")
 
 if TYPE_CHECKING:
     import numpy as np
@@ -67,6 +70,10 @@ def sample_frames(
         except ImportError:
             if backend == "decord":
                 raise
+        except Exception as exc:  # DECORDError: e.g. the last frames, which it cannot always reach
+            if backend == "decord":
+                raise
+            log.debug("decord could not read %s (%s); reading with PyAV", path, exc)
     return _sample_pyav(path, times, max_side)
 
 
