@@ -176,3 +176,21 @@ def test_a_dry_run_says_what_each_video_would_cost_and_indexes_nothing(setup: di
     assert plan["duration"] == pytest.approx(60.0, abs=0.1) and plan["captions"] == "lazy"
     assert plan["captioner"] == f"openai:cap@{url}" and plan["estimate_s"] is None  # a server's pace
     assert memories(setup["store"]) == []
+
+
+def test_eval_on_a_lazy_memory_captions_what_each_question_needs(
+    setup: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LONGVID_CAPTIONS", "lazy")  # eval indexes its videos: lazily here
+    bench = tmp_path / "facts.json"
+    bench.write_text(json.dumps([{"id": "ferry", "video": str(setup["video"]), "question": QUESTION,
+                                  "options": ["At 07:15", "At noon"], "answer": "A", "time": 12.0}]))  # fmt: skip
+    captioner = FakeServer()
+    reply = completion(json.dumps({"answer": "A. At 07:15 [00:00:13]", "enough": True, "found": True}))
+    llm = FakeServer(script=[lambda body: (200, reply)] * 10)
+    with serve(captioner) as cap_url, serve(llm) as llm_url:
+        cap = ["--captioner", f"openai:cap@{cap_url}"]
+        done = runner.invoke(app, ["eval", str(bench), "--json", "-q", "--llm", f"openai:llm@{llm_url}", *cap])
+    report = json.loads(done.stdout)
+    [question] = report["questions"]
+    assert question["correct"] and 1 <= question["captioned"] == len(_captions(captioner)) <= 3

@@ -78,7 +78,8 @@ def _caption(
     if new_tokens and hasattr(captioner, "max_new_tokens"):
         captioner.max_new_tokens = int(new_tokens)  # the CPU budget the memory was planned with
     side = int(settings.get("frame_side", DEFAULT_MAX_SIDE))
-    records = [r for r in (memory.chunk(i) for i in indices) if r is not None]
+    stored = (VideoMemory.chunk(memory, i) for i in indices)  # as stored: without speakers' labels
+    records = [r for r in stored if r is not None]
     jobs = [ChunkJob(Chunk(r.index, r.start, r.end, r.first_shot, r.last_shot, tuple(r.frame_times)),
                      sample_frames(path, r.frame_times, side)) for r in records]  # fmt: skip
     reused = caption_batch(jobs, records, captioner, views)

@@ -23,6 +23,7 @@ from longvid.memory.store import VideoMemory
 from longvid.models.base import Captioner, ChatModel, Embedder, VisualEmbedder
 from longvid.pipeline.ask import NOT_FOUND, AskOptions, ask
 from longvid.pipeline.benchmarks import LETTERS, Item, Scores
+from longvid.pipeline.captions import caption_for_question
 
 
 @dataclass
@@ -187,9 +188,15 @@ def _answer(item: Item, memory: VideoMemory, embedder: Embedder, llm: ChatModel,
             captioner: Captioner | None, options: AskOptions,
             visual: VisualEmbedder | None = None) -> dict[str, Any]:  # fmt: skip
     started = time.monotonic()
+    captioned = 0
+    if captioner is not None and options.inspect and _indexed_with(memory) == captioner.info.spec:
+        # a lazy memory: the chunks this question needs are captioned first, as ``ask`` does
+        captioned = caption_for_question(item.video, memory, item.question, captioner, embedder,
+                                         visual, options.top_k)  # fmt: skip
     result = ask(item.video, choice_prompt(item), memory, embedder, llm, captioner, options,
                  visual=visual)  # fmt: skip
     return {
+        "captioned": captioned,
         "video": item.video,
         "question": item.question,
         "options": list(item.options),
@@ -204,6 +211,10 @@ def _answer(item: Item, memory: VideoMemory, embedder: Embedder, llm: ChatModel,
         "top5_spans": [[round(e.start, 2), round(e.end, 2)] for e in result.evidence[:5]],
         "cited_spans": [[round(start, 2), round(end, 2)] for start, end in result.cited],
     }
+
+
+def _indexed_with(memory: VideoMemory) -> str | None:
+    return (memory.meta("settings") or {}).get("captioner")
 
 
 def _timing(truth: float | None, truth_end: float | None, record: dict[str, Any]) -> dict[str, Any]:
