@@ -93,6 +93,9 @@ def test_lazy_index_captions_what_a_question_needs_then_index_captions_the_rest(
         assert len(_captions(captioner)) == len(captioned)  # none captioned twice: each was stored
         assert again["captioned_chunks"] == len(captioned) - answer["captioned_chunks"]
 
+        summary = runner.invoke(app, ["summarize", str(video), "--llm", f"openai:llm@{llm_url}"])
+        assert "chunks have no caption yet" in summary.stderr and f"longvid index {video}" in summary.stderr
+
         rest = json.loads(runner.invoke(app, ["index", str(video), *cap, "--json"]).stdout)
         assert rest["status"] == "indexed" and rest["computed"] == indexed["chunks"] - len(captioned)
         assert rest["uncaptioned"] == 0 and len(_captions(captioner)) == indexed["chunks"]

@@ -118,6 +118,11 @@ class Video:
         ``language`` (a name or ISO code; default: the language the video speaks)."""
         llm = self.engine.llm()
         with self.memory() as memory:
+            waiting = pending_count(memory)
+            if waiting:
+                log.info("%d of %d chunks have no caption yet (--captions lazy): the summary reads their "
+                         "speech and text only — `longvid index %s` captions them",
+                         waiting, memory.chunk_count(), self.given)  # fmt: skip
             return summarize_memory(memory, llm, language=language)
 
     def speakers(

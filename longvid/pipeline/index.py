@@ -86,6 +86,9 @@ class IndexResult:
     uncaptioned: int = 0  # chunks whose caption is still to come (``--captions lazy``)
 
 
+_SUGGEST_LAZY_S = 600.0  # captioning at least this long: the index says --captions lazy exists
+
+
 def cpu_caption_budget(models: IndexModels, options: IndexOptions) -> CaptionBudget | None:
     """On a CPU, frames, chunk length and new tokens set by what a chunk costs there, so that
     captioning keeps pace with the video; None where the model's context sets the budget."""
@@ -219,8 +222,11 @@ def index_video(
                     return IndexResult(str(path), video.id, "indexed" if filled else "up-to-date",
                                        memory.chunk_count(), video.info.duration, time.monotonic() - started,
                                        filled, str(memory.folder), pending_count(memory))  # fmt: skip
-                if video.captions is not None:
-                    log.info(estimate_line(video.captions, video.info.duration))
+                if video.captions is not None and not video.options.lazy_captions:
+                    line = estimate_line(video.captions, video.info.duration)
+                    if video.captions.estimate_s(video.info.duration) >= _SUGGEST_LAZY_S:
+                        line += " — or --captions lazy: ready in about a decode, questions caption what they need"
+                    log.info(line)
                 spans = plan_parts(path, video.info, memory, part_s)
                 if spans:
                     computed, duration = index_parts(path, video.info, memory, spans, models,
