@@ -11,7 +11,8 @@ and loaded through longvid's own captioner path (``HFVideoCaptioner``), as ``--c
     python benchmarks/captioner_cost.py setting fp32 8 256   # one setting, in its own process
     python benchmarks/captioner_cost.py all            # every setting, each in a fresh process
 
-Each setting runs in its own process so its peak RSS is its own (``ru_maxrss``).
+Each setting runs in its own process so its peak RSS is its own (``ru_maxrss``); the RSS after
+loading is reported beside it.
 """
 
 from __future__ import annotations
@@ -107,6 +108,7 @@ def run_setting(kernel: str, frames: int, tokens: int, chunks: int = 2) -> dict[
     started = time.perf_counter()
     captioner = load(kernel, frames, tokens)
     load_s = time.perf_counter() - started
+    loaded_mb = _rss_mb()  # the loaded model (and torch), before any activation
     captioner.caption(requests(1, frames))  # warm-up (first-call kernel selection)
     started, cpu = time.perf_counter(), _cpu_s()
     for request in requests(chunks, frames):
@@ -118,8 +120,20 @@ def run_setting(kernel: str, frames: int, tokens: int, chunks: int = 2) -> dict[
         "s_per_chunk": round(per_chunk, 1), "s_per_video_min_at_30s_chunks": round(2 * per_chunk, 1),
         # CPU seconds / threads: what the chunk costs an idle machine (others' jobs share this one)
         "cpu_s_per_chunk_per_thread": round(cpu_per_chunk, 1), "load_avg": os.getloadavg()[0],
+        "rss_after_load_mb": loaded_mb,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
     }  # fmt: skip
+
+
+def _rss_mb() -> int:
+    """This process's resident memory now, in MB (Linux; 0 elsewhere)."""
+    try:
+        for line in Path("/proc/self/status").read_text(encoding="utf-8").splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return 0
 
 
 def _cpu_s() -> float:

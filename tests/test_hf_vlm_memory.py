@@ -6,8 +6,10 @@ those pages used to stay resident (the full-size captioner peaked at 3.46 GB ins
 
 from __future__ import annotations
 
+import shutil
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
 from longvid.models.hf_common import quantise_int8
+from tests.test_hf_models import chunk
 
 
 def _llama(directory: Path, hidden: int, layers: int, tied: bool) -> Path:
@@ -70,3 +73,28 @@ def test_float_weights_do_not_stay_resident(tmp_path: Path) -> None:
     grown = _rss_mb() - before
     # the int8 copy is a quarter of the float weights; the float pages were read and given back
     assert grown < 0.5 * linear_mb, f"RSS grew {grown:.0f} MB for {linear_mb:.0f} MB of float"
+
+
+def test_a_bf16_checkpoint_captions_as_if_loaded_in_fp32(
+    tiny_model: Callable[[str], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from transformers import AutoModelForImageTextToText
+
+    from longvid.models import hf_vlm
+    from longvid.models.specs import parse_spec
+
+    directory = tmp_path / "smolvlm-bf16"  # stored in bf16, as most video LLMs are published
+    shutil.copytree(tiny_model("smolvlm"), directory)
+    model = AutoModelForImageTextToText.from_pretrained(directory, dtype=torch.bfloat16)
+    model.save_pretrained(directory)
+
+    def captions() -> list[str]:
+        captioner = hf_vlm.HFVideoCaptioner(
+            parse_spec(str(directory)), "cpu", max_new_tokens=8, kernel="int8"
+        )
+        assert {p.dtype for p in captioner.model.parameters()} == {torch.float32}
+        return captioner.caption([chunk(10.0), chunk(20.0, 2)])
+
+    read_as_stored = captions()  # bf16 weights quantised, the rest then made fp32
+    monkeypatch.setattr(hf_vlm, "load_dtype", lambda device, kernel: torch.float32)
+    assert read_as_stored == captions()  # what widening the whole model to fp32 first gave

@@ -62,9 +62,18 @@ def pick_dtype(device: str, kernel: str = "auto") -> Any:
     return torch.bfloat16 if device == "cpu" and cpu_kernel(kernel) == "bf16" else torch.float32
 
 
+def load_dtype(device: str, kernel: str = "auto") -> Any:
+    """The dtype to load a model in for ``prepare_for_device``: the checkpoint's own ("auto") when
+    the CPU int8 kernel will quantise it (a bf16 checkpoint is not widened to a whole fp32 copy
+    first; its other weights become fp32 after), else ``pick_dtype``."""
+    if device == "cpu" and cpu_kernel(kernel) == "int8":
+        return "auto"
+    return pick_dtype(device, kernel)
+
+
 def prepare_for_device(model: Any, device: str, kernel: str = "auto") -> Any:
     """Move ``model`` to ``device`` for inference; on CPU, quantise Linear layers to int8 when
-    ``kernel`` is ``int8`` and use one thread per physical core."""
+    ``kernel`` is ``int8`` (then the rest to fp32) and use one thread per physical core."""
     import torch
 
     model = model.to(device).eval()
@@ -73,6 +82,7 @@ def prepare_for_device(model: Any, device: str, kernel: str = "auto") -> Any:
     torch.set_num_threads(physical_cores())
     if cpu_kernel(kernel) == "int8":
         quantise_int8(model)
+        model = model.float()  # bf16 -> fp32 is exact: the numbers of an fp32 load
     return model
 
 
@@ -107,10 +117,13 @@ def quantise_int8(model: Any) -> None:
             ]
             for name, child in linears:
                 if id(child) not in swapped:
+                    stored = child.weight.untyped_storage()
                     child.qconfig = default_dynamic_qconfig  # what swap_module reads
-                    swapped[id(child)] = swap_module(child, {torch.nn.Linear: Int8Linear}, {})
-                    if users[child.weight.untyped_storage().data_ptr()] == 1:
-                        _release_pages(child.weight.untyped_storage(), mapped)
+                    swapped[id(child)] = swap_module(  # from fp32, as from a model loaded so
+                        child.float(), {torch.nn.Linear: Int8Linear}, {}
+                    )
+                    if users[stored.data_ptr()] == 1:
+                        _release_pages(stored, mapped)
                 setattr(parent, name, swapped[id(child)])
     trim_heap()
 

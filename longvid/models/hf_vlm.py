@@ -15,9 +15,9 @@ from longvid.models.base import Captioner, CaptionRequest, ChatModel, ModelInfo
 from longvid.models.hf_common import (
     ModelUnavailableError,
     cpu_kernel,
+    load_dtype,
     load_or_explain,
     pick_device,
-    pick_dtype,
     prepare_for_device,
 )
 from longvid.models.prompts import caption_prompt
@@ -86,7 +86,7 @@ class HFVideoCaptioner(Captioner):
             "captioner",
             name,
             lambda: AutoModelForImageTextToText.from_pretrained(
-                name, dtype=pick_dtype(self.device, kernel), trust_remote_code=trust_remote_code
+                name, dtype=load_dtype(self.device, kernel), trust_remote_code=trust_remote_code
             ),
         )
         self.model = prepare_for_device(self.model, self.device, kernel)
