@@ -16,18 +16,20 @@ import pytest
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from longvid.models.hf_common import quantise_int8
+from longvid.models.hf_common import load_dtype, prepare_for_device, quantise_int8
 from tests.test_hf_models import chunk
 
 
-def _llama(directory: Path, hidden: int, layers: int, tied: bool) -> Path:
+def _llama(
+    directory: Path, hidden: int, layers: int, tied: bool, dtype: torch.dtype = torch.float32
+) -> Path:
     torch.manual_seed(0)
     config = LlamaConfig(
         vocab_size=256, hidden_size=hidden, intermediate_size=4 * hidden,
         num_hidden_layers=layers, num_attention_heads=8, num_key_value_heads=8,
         tie_word_embeddings=tied,
     )  # fmt: skip
-    LlamaForCausalLM(config).save_pretrained(directory)
+    LlamaForCausalLM(config).to(dtype).save_pretrained(directory)
     return directory
 
 
@@ -54,25 +56,27 @@ def test_int8_gives_torch_quantize_dynamic_numbers(tmp_path: Path, tied: bool) -
         assert torch.equal(generated, reference.generate(tokens, max_new_tokens=5, do_sample=False))
 
 
-def _rss_mb() -> float:
+def _status_mb(field: str) -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
+    raise AssertionError(f"no {field}")
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc/self/status")
-def test_float_weights_do_not_stay_resident(tmp_path: Path) -> None:
-    directory = _llama(tmp_path / "llama", hidden=1024, layers=2, tied=False)
-    model = _load(directory)  # the weights are mapped from the file, not yet read
-    linear_mb = sum(
+@pytest.mark.parametrize("stored", [torch.float32, torch.bfloat16])
+def test_float_weights_do_not_stay_resident(tmp_path: Path, stored: torch.dtype) -> None:
+    directory = _llama(tmp_path / "llama", hidden=1024, layers=2, tied=False, dtype=stored)
+    model = LlamaForCausalLM.from_pretrained(directory, dtype=load_dtype("cpu", "int8"))
+    # the weights are mapped from the file, not yet read
+    fp32_mb = sum(
         m.weight.numel() * 4 for m in model.modules() if type(m) is torch.nn.Linear
     ) / 2**20
-    before = _rss_mb()
-    quantise_int8(model)
-    grown = _rss_mb() - before
-    # the int8 copy is a quarter of the float weights; the float pages were read and given back
-    assert grown < 0.5 * linear_mb, f"RSS grew {grown:.0f} MB for {linear_mb:.0f} MB of float"
+    before = _status_mb("VmRSS")
+    prepare_for_device(model, "cpu", "int8")
+    grown = _status_mb("VmRSS") - before
+    # the int8 copy is a quarter of the fp32 weights; the float pages read were given back
+    assert grown < 0.5 * fp32_mb, f"RSS grew {grown:.0f} MB for {fp32_mb:.0f} MB of fp32"
 
 
 def test_a_bf16_checkpoint_captions_as_if_loaded_in_fp32(

@@ -109,7 +109,7 @@ def quantise_int8(model: Any) -> None:
     swapped: dict[int, Any] = {}
     with warnings.catch_warnings():  # torch's notice that its quantized dtypes will move
         warnings.simplefilter("ignore")
-        for parent in list(model.modules()):
+        for parent in model.modules():  # not a list: a replaced layer must die at once
             linears: list[tuple[str, Any]] = [
                 (name, child)
                 for name, child in parent.named_children()
@@ -125,7 +125,7 @@ def quantise_int8(model: Any) -> None:
                     if users[stored.data_ptr()] == 1:
                         _release_pages(stored, mapped)
                 setattr(parent, name, swapped[id(child)])
-    trim_heap()
+    _trim_heap()
 
 
 def _file_mappings() -> list[tuple[int, int]]:
@@ -155,7 +155,7 @@ def _release_pages(storage: Any, mapped: list[tuple[int, int]]) -> None:
         _libc().madvise(ctypes.c_void_p(first), ctypes.c_size_t(last - first), mmap.MADV_DONTNEED)
 
 
-def trim_heap() -> None:
+def _trim_heap() -> None:
     """Give the C heap's free memory back to the system (glibc keeps freed blocks otherwise)."""
     trim = getattr(_libc(), "malloc_trim", None)
     if trim is not None:
