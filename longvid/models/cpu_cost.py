@@ -1,9 +1,10 @@
 """What one caption costs a local video LLM on this machine, measured once and remembered.
 
-Three short generations split the cost of a chunk into a fixed part, a part per frame (vision
-tower and the prefill of the frame's visual tokens) and a part per generated token. The result
-is kept in the user cache, keyed by model, kernel, threads and CPU, so it is measured once per
-machine (and a memory's key, which the budget built from it is part of, stays the same).
+Three short generations (each timed twice, the faster kept) split the cost of a chunk into a
+fixed part, a part per frame (vision tower and the prefill of the frame's visual tokens) and a
+part per generated token. The result is kept in the user cache, keyed by model, kernel, threads
+and CPU, so it is measured once per machine (and a memory's key, which the budget built from it
+is part of, stays the same).
 """
 
 from __future__ import annotations
