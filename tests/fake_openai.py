@@ -37,6 +37,7 @@ class FakeServer:
         self.in_flight = 0
         self.max_in_flight = 0
         self.reply_with: Reply | None = None  # replaces the default caption reply when set
+        self.models: dict[str, Any] | None = None  # the GET /models listing (None: 404)
         self.local = threading.local()  # .peer: the (host, port) of the request being answered
         self._lock = threading.Lock()
 
@@ -81,6 +82,15 @@ def serve(server: FakeServer) -> Iterator[str]:
             self.end_headers()
             with contextlib.suppress(BrokenPipeError):  # the client gave up (timeout tests)
                 self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            found = self.path.endswith("/models") and server.models is not None
+            data = json.dumps(server.models if found else {"error": "not found"}).encode()
+            self.send_response(200 if found else 404)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
 
         def log_message(self, *_: object) -> None:
             pass

@@ -138,3 +138,21 @@ def test_the_default_follows_the_figures_small_models_answer_in_one_step(tmp_pat
     assert agent_by_default(ModelInfo("Qwen3-30B-A3B", "test"))[0]  # the whole model's size
     shown = " ".join(CliRunner().invoke(app, ["ask", "--help"], terminal_width=200).stdout.split())
     assert "one retrieval and one answer" in shown and "--compare" in shown
+
+
+def test_a_server_that_says_its_model_s_size_gets_the_default_for_that_size(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from longvid.engine import Engine
+    from longvid.models.openai_compat import OpenAIChat
+    from longvid.models.specs import parse_spec
+    from tests.fake_openai import FakeServer, serve
+
+    server = FakeServer()
+    server.models = {"object": "list", "data": [{"id": "smollm2", "object": "model", "owned_by": "llamacpp",
+                                                 "meta": {"n_params": 134_515_008, "n_ctx_train": 8192}}]}  # fmt: skip
+    with serve(server) as url:
+        small = OpenAIChat(parse_spec(f"openai:smollm2@{url}"))  # llama.cpp's server lists its size
+        server.models = None  # a server that does not (404)
+        unknown = OpenAIChat(parse_spec(f"openai:smollm2@{url}"))
+    assert small.info.details["parameters"] == 134_515_008 and "parameters" not in unknown.info.details
+    engine = Engine(tmp_path)
+    assert not engine.use_agent(small, None) and engine.use_agent(unknown, None)

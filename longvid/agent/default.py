@@ -19,7 +19,8 @@ _SIZE = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*([bm])(?![a-z])", re.IGNORECASE
 
 
 def parameters(info: ModelInfo) -> float | None:
-    """The model's size: what its backend counted, else the size its name gives ("0.5B", "135M")."""
+    """The model's size: what its backend counted (a GGUF's own count, the ``n_params`` a
+    llama.cpp server lists), else the size its name gives ("0.5B", "135M")."""
     counted = info.details.get("parameters")
     if counted:
         return float(counted)

@@ -52,6 +52,22 @@ def jpeg_data_url(image: Any, quality: int = 85) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def served_parameters(client: Any, model: str) -> int | None:
+    """The model's parameter count where the server says it: llama.cpp's server lists it as
+    ``meta.n_params`` in ``/models``. None when it does not, or the listing cannot be read
+    (the first chat call then says what is wrong)."""
+    try:
+        listing = client.with_options(max_retries=0, timeout=5.0).models.list()
+        models = list(listing.data)
+    except Exception:  # any server, any failure: the size is only a hint
+        return None
+    for entry in models:
+        meta = (getattr(entry, "model_extra", None) or {}).get("meta") or {}
+        if (entry.id == model or len(models) == 1) and isinstance(meta.get("n_params"), int):
+            return int(meta["n_params"])
+    return None
+
+
 class OpenAIChat(ChatModel):
     """Chat through an OpenAI-compatible ``/chat/completions`` endpoint."""
 
@@ -61,7 +77,8 @@ class OpenAIChat(ChatModel):
         self.json_mode = JSON_MODES[0]
         self.json_mode_known = False  # becomes True once the server accepts a mode
         self.native_tools: bool | None = None  # None: not tried yet; False: refused, for the run
-        self.info = ModelInfo(str(spec), "openai")
+        size = served_parameters(self.pool.endpoints[0].client, spec.name)
+        self.info = ModelInfo(str(spec), "openai", {"parameters": size} if size else {})
 
     def call_tool(
         self, messages: Sequence[Message], tools: Sequence[dict[str, Any]]
