@@ -9,6 +9,7 @@ The config file is TOML at ``$LONGVID_CONFIG`` or ``<user config dir>/longvid/co
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from dataclasses import dataclass
@@ -131,6 +132,35 @@ def store_root(flag: str | None = None) -> Path:
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("longvid"))
+
+
+def cached_record(name: str, key: str) -> Any:
+    """The entry ``key`` of the JSON file ``name`` in the user cache (None: none, or unreadable)."""
+    try:
+        found = json.loads((cache_root() / name).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return found.get(key) if isinstance(found, dict) else None
+
+
+def keep_record(name: str, key: str, value: Any) -> None:
+    """Set entry ``key`` of the JSON file ``name`` in the user cache (written to a temporary file,
+    then renamed); a failure is ignored: the record is derived, made again next time."""
+    file = cache_root() / name
+    try:
+        known = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        known = {}
+    if not isinstance(known, dict):
+        known = {}
+    known[key] = value
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        work = file.with_suffix(f".{os.getpid()}.tmp")
+        work.write_text(json.dumps(known), encoding="utf-8")
+        os.replace(work, file)
+    except OSError:
+        pass
 
 
 def cache_root() -> Path:

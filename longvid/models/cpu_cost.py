@@ -10,16 +10,15 @@ is part of, stays the same).
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import platform
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from longvid.config import cache_root
+from longvid.config import cached_record, keep_record
 from longvid.plan import CaptionCost
 
+_FILE = "caption-costs.json"
 # (frames, new tokens) of the three timed calls; a warm-up call comes first
 _CALLS = ((1, 1), (2, 1), (1, 9))
 _ROUNDS = 2
@@ -57,22 +56,12 @@ def measure(run: Callable[[int, int], None]) -> CaptionCost:
 
 def remembered_cost(key: str, run: Callable[[int, int], None]) -> CaptionCost:
     """The cost for ``key`` (model, kernel, threads) on this CPU: from the cache, else measured."""
-    file = cache_root() / "caption-costs.json"
     name = hashlib.sha1(f"{key}|{cpu_name()}".encode()).hexdigest()[:16]
-    try:
-        known = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        known = {}
-    if name in known:
-        return CaptionCost(**known[name])
+    known = cached_record(_FILE, name)
+    if known is not None:
+        return CaptionCost(**known)
     cost = measure(run)
-    known[name] = {"fixed_s": round(cost.fixed_s, 4), "per_frame_s": round(cost.per_frame_s, 4),
-                   "per_token_s": round(cost.per_token_s, 4)}  # fmt: skip
-    try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        work = file.with_suffix(f".{os.getpid()}.tmp")
-        work.write_text(json.dumps(known), encoding="utf-8")
-        os.replace(work, file)
-    except OSError:
-        pass  # measured again next time
-    return CaptionCost(**known[name])
+    record = {"fixed_s": round(cost.fixed_s, 4), "per_frame_s": round(cost.per_frame_s, 4),
+              "per_token_s": round(cost.per_token_s, 4)}  # fmt: skip
+    keep_record(_FILE, name, record)  # if it cannot be kept, it is measured again next time
+    return CaptionCost(**record)

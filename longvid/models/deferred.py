@@ -11,13 +11,11 @@ only when a chunk is to be captioned.
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import Any
 
-from longvid.config import cache_root
+from longvid.config import cached_record, keep_record
 from longvid.errors import LongvidError
 from longvid.models.base import Captioner, CaptionRequest, ModelInfo
 from longvid.plan import CaptionCost
@@ -38,32 +36,14 @@ def remember_plan(key: str, captioner: Captioner) -> None:
             "max_frames": captioner.max_frames, "batch_size": captioner.batch_size,
             "max_new_tokens": getattr(captioner, "max_new_tokens", 256),
             "cost": asdict(cost) if cost is not None else None}  # fmt: skip
-    file = cache_root() / _FILE
-    known = _read(file)
-    if known.get(_name(key)) == plan:
-        return
-    known[_name(key)] = plan
-    try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        work = file.with_suffix(f".{os.getpid()}.tmp")
-        work.write_text(json.dumps(known), encoding="utf-8")
-        os.replace(work, file)
-    except OSError:
-        pass  # the next lazy index loads the model instead
+    if cached_record(_FILE, _name(key)) != plan:
+        keep_record(_FILE, _name(key), plan)  # if it cannot be kept, the next index loads the model
 
 
 def deferred(key: str, load: Callable[[], Captioner | None]) -> DeferredCaptioner | None:
     """The captioner planned from its record (None when it was never loaded on this machine)."""
-    plan = _read(cache_root() / _FILE).get(_name(key))
-    return DeferredCaptioner(plan, load) if plan else None
-
-
-def _read(file: Any) -> dict[str, Any]:
-    try:
-        found = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return found if isinstance(found, dict) else {}
+    plan = cached_record(_FILE, _name(key))
+    return DeferredCaptioner(plan, load) if isinstance(plan, dict) else None
 
 
 class DeferredCaptioner(Captioner):
