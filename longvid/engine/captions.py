@@ -6,7 +6,7 @@
   for a lazy memory, and what the background process runs).
 - ``plan_index``: what an index would cost here, without indexing (``index --dry-run``).
 - ``start_background``: that process, detached, so the user asks while the rest fills in;
-  it writes to ``captions.log`` in the memory's folder. ``python -m longvid.engine.captions``.
+  it writes to ``captions.log`` in the memory's folder (``main`` is that process).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from longvid.progress import Progress
 log = logging.getLogger("longvid")
 
 LOG_NAME = "captions.log"
+_CHILD = "import sys; from longvid.engine.captions import main; sys.exit(main(sys.argv[1:]))"
 
 
 def for_question(
@@ -100,8 +101,7 @@ def plan_index(path: str, engine: Engine, shots: ShotOptions | None = None) -> d
 def start_background(engine: Engine, path: str, folder: Path) -> Path:
     """Start the detached process that captions the rest; returns its log file."""
     log_path = folder / LOG_NAME
-    command = [sys.executable, "-m", "longvid.engine.captions", path, str(folder),
-               "--store", str(engine.store)]  # fmt: skip
+    command = [sys.executable, "-c", _CHILD, path, str(folder), "--store", str(engine.store)]
     if engine.device:
         command += ["--device", str(engine.device)]
     with open(log_path, "ab") as out:
@@ -112,18 +112,18 @@ def start_background(engine: Engine, path: str, folder: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     """The background process: caption the rest of one memory, then exit."""
-    parser = argparse.ArgumentParser(prog="python -m longvid.engine.captions")
+    parser = argparse.ArgumentParser(prog="longvid-captions")
     parser.add_argument("video")
     parser.add_argument("folder", type=Path)
     parser.add_argument("--store", required=True)
     parser.add_argument("--device")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    handler = logging.StreamHandler()  # longvid's own lines only, not every library's
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
     engine = Engine(args.store, device=args.device)
     done = caption_rest(engine, args.video, args.folder)
     log.info("captioned %d chunks of %s in the background", done, args.video)
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())
