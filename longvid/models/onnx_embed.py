@@ -99,18 +99,17 @@ def _pooling_mode(pooling: Any) -> str | None:
 class OnnxQueryEmbedder(Embedder):
     """An exported sentence-transformers model run by onnxruntime (no torch).
 
-    Its session is built in a thread from construction on (onnxruntime's import and the model's
-    load, a few tenths of a second), so an index decodes its first frames meanwhile; ``embed``
-    waits for it.
+    Its session is built in a thread from construction on (the model's load, a few tenths of a
+    second), so an index decodes its first frames meanwhile; ``embed`` waits for it.
     """
 
     def __init__(self, folder: Path) -> None:
-        from importlib.util import find_spec
-
+        # Imported here, not in the session's thread: two threads importing numpy (onnxruntime
+        # imports it) at once can each get it half-initialized ("cannot import name
+        # '__cpu_features__' from partially initialized module"), as the demo's `ask` once did.
+        import onnxruntime  # noqa: F401
         from tokenizers import Tokenizer
 
-        if find_spec("onnxruntime") is None:
-            raise ImportError("onnxruntime is not installed")
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         model = folder / "model.onnx"
         with model.open("rb") as file:
