@@ -27,7 +27,7 @@ from longvid.memory.library import video_lock
 from longvid.memory.library_index import LibraryIndex
 from longvid.memory.store import VideoMemory
 from longvid.models.base import VisualEmbedder
-from longvid.pipeline.captions import caption_for_question, caption_pending
+from longvid.pipeline.captions import caption_for_question, fill_in_captions
 from longvid.pipeline.index import plan_video
 from longvid.progress import Progress
 
@@ -81,12 +81,8 @@ def caption_rest(
     with video_lock(engine.store, video_id, wait_s):
         memory = VideoMemory(folder)
         try:
-            done = caption_pending(path, memory, captioner, engine.query_embedder(settings["embedder"]),
-                                   progress)  # fmt: skip
-            if done:
-                library = LibraryIndex(engine.store)
-                library.mark_changed(folder)
-                library.add(memory)
+            done = fill_in_captions(path, memory, captioner, engine.query_embedder(settings["embedder"]),
+                                    engine.store, progress)  # fmt: skip
         finally:
             memory.close()
     return done

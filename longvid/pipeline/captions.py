@@ -10,10 +10,12 @@ at once, with the chunk's new search text and vector, so the next question gets 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from longvid.media.frames import DEFAULT_MAX_SIDE, sample_frames
 from longvid.memory.captions import fill, pending
+from longvid.memory.library_index import LibraryIndex
 from longvid.memory.store import VideoMemory
 from longvid.models.base import Captioner, Embedder, VisualEmbedder
 from longvid.pipeline.build import HeldViews, caption_batch, chunk_text, note_reused
@@ -38,9 +40,30 @@ def caption_pending(
     report = progress or (lambda stage, done, total: None)
     done = 0
     views = HeldViews()  # a held view reuses its neighbour's caption, as the index does
-    for first in range(0, len(waiting), max(1, captioner.batch_size)):
-        done += _caption(path, memory, captioner, embedder, waiting[first : first + captioner.batch_size], views)
+    size = max(1, captioner.batch_size)
+    for first in range(0, len(waiting), size):
+        done += _caption(path, memory, captioner, embedder, waiting[first : first + size], views)
         report(Stage.CHUNKS, done, len(waiting))
+    return done
+
+
+def fill_in_captions(
+    path: str | os.PathLike[str],
+    memory: VideoMemory,
+    captioner: Captioner,
+    embedder: Embedder,
+    root: Path,
+    progress: Progress | None = None,
+    join_library: bool = True,
+) -> int:
+    """``caption_pending``, then the memory's new texts in the library index (``search --all``):
+    marked as changed, and joined now unless a batch joins them at its end."""
+    done = caption_pending(path, memory, captioner, embedder, progress)
+    if done:
+        library = LibraryIndex(root)
+        library.mark_changed(memory.folder)
+        if join_library:
+            library.add(memory)
     return done
 
 

@@ -25,7 +25,7 @@ from longvid.memory.parts import merged_parts
 from longvid.memory.store import VideoMemory
 from longvid.models.registry import keep_query_copy
 from longvid.pipeline.build import IndexModels, IndexOptions, build_memory
-from longvid.pipeline.captions import caption_pending
+from longvid.pipeline.captions import fill_in_captions
 from longvid.pipeline.parts import index_part, index_parts, plan_parts
 from longvid.plan import CaptionBudget, FrameBudget, caption_budget
 from longvid.progress import Progress, Stage
@@ -218,7 +218,7 @@ def index_video(
         try:
             with store_failures(memory.folder):
                 if memory.status == "complete":
-                    filled = _fill_captions(path, memory, models, video.options, report)
+                    filled = _fill_captions(path, memory, models, video.options, root, report, join_library)
                     return IndexResult(str(path), video.id, "indexed" if filled else "up-to-date",
                                        memory.chunk_count(), video.info.duration, time.monotonic() - started,
                                        filled, str(memory.folder), pending_count(memory))  # fmt: skip
@@ -251,12 +251,12 @@ def index_video(
 
 def _fill_captions(
     path: str | os.PathLike[str], memory: VideoMemory, models: IndexModels, options: IndexOptions,
-    report: Progress,
+    root: Path, report: Progress, join_library: bool,
 ) -> int:  # fmt: skip
     """A complete memory's captions still to come, captioned now unless the run is lazy."""
     if models.captioner is None or options.lazy_captions or not pending_count(memory):
         return 0
-    return caption_pending(path, memory, models.captioner, models.embedder, report)
+    return fill_in_captions(path, memory, models.captioner, models.embedder, root, report, join_library)
 
 
 def split_video(
