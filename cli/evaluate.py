@@ -57,8 +57,9 @@ def evaluate(
         bool,
         typer.Option(
             "--compare",
-            help="Answer every question both ways on the same memory, the agent and the "
-            "one-retrieval baseline, and print them side by side per category.",
+            help="Answer every question both ways on the same memory, the engine's way (with "
+            "tool steps as --agent or the model's size decides) and the plain one-retrieval "
+            "baseline, and print them side by side per category.",
         ),
     ] = False,
     workers: Annotated[
@@ -116,13 +117,13 @@ def evaluate(
         models.index_all(items, subtitles, workers)
     looker, chat = models.answering(items, memory_for)
     reader = READERS[benchmark.format]
-    # --compare: the agent against the baseline whatever the default; else the default's way
-    runs = {"agent": True, "baseline": False} if compare else {"agent": models.engine.use_agent(chat, agent)}
+    # --compare: the engine's way (tool steps by the model's size, or as --agent asks) against
+    # the plain baseline; else the way asked, or the default's
+    engine_way = models.engine.answer_way(chat, agent or None if compare else agent, max_steps)
+    runs = {"agent": engine_way, "baseline": (False, 0)} if compare else {"agent": engine_way}
     results = {}
-    for name, use_agent in runs.items():
-        options = AskOptions(
-            inspect=inspect, max_steps=max_steps, max_frames=max_frames, agent=use_agent
-        )
+    for name, (checks, steps) in runs.items():
+        options = AskOptions(inspect=inspect, max_steps=steps, max_frames=max_frames, agent=checks)
         outcome = _run(
             items,
             memory_for,

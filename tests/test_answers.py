@@ -71,6 +71,10 @@ def test_the_rules_on_their_own() -> None:
                 Evidence(41, 44, "A storm from the west.", 0.4, "transcript")]  # fmt: skip
     good: dict[str, Any] = {"answer": "07:15 [00:00:12]", "found": True}
     assert tools_needed(good, evidence) is None
+    assert tools_needed({**good, "found": False}, evidence) is None  # the flag is noise; the text is in the evidence
+    close = [Evidence(12, 15, "The ferry leaves at 07:15.", 0.50, "transcript"),
+             Evidence(41, 44, "A storm from the west.", 0.48, "transcript")]  # no hit stands out  # fmt: skip
+    assert tools_needed({"answer": "07:15 every day", "found": False}, close) is None  # uncited, its words from item 1
     assert tools_needed({"answer": "A storm [00:00:41]", "found": True}, evidence + evidence[:1] * 3)
     assert tools_needed({"answer": "at noon", "found": True}, evidence) == "the answer is not in the evidence"
     assert not replaces({"answer": "not found in the video", "found": False}, good, evidence)
@@ -129,15 +133,16 @@ def test_the_default_follows_the_figures_small_models_answer_in_one_step(tmp_pat
 
     engine = Engine(tmp_path)
     gguf = chat("/models/some-model.gguf", parameters=134_515_008)  # llama.cpp's own count
-    assert not engine.use_agent(gguf, None) and engine.use_agent(gguf, True)  # --agent opts in
-    assert not engine.use_agent(chat("openai:qwen2.5:0.5b@http://127.0.0.1:8000/v1"), None)
-    assert not engine.use_agent(chat("stand-in", stand_in=True), None)
-    assert engine.use_agent(chat("Qwen/Qwen2.5-7B-Instruct"), None)
-    assert engine.use_agent(chat("openai:gpt-4o@http://127.0.0.1:8000/v1"), None)  # size unknown
-    assert not engine.use_agent(chat("Qwen/Qwen2.5-7B-Instruct"), False)
+    one_call, tools, baseline = (True, 0), (True, 6), (False, 0)  # (the engine's checks, tool steps)
+    assert engine.answer_way(gguf, None, 6) == one_call and engine.answer_way(gguf, True, 6) == tools
+    assert engine.answer_way(chat("openai:qwen2.5:0.5b@http://127.0.0.1:8000/v1"), None, 6) == one_call
+    assert engine.answer_way(chat("stand-in", stand_in=True), None, 6) == one_call
+    assert engine.answer_way(chat("Qwen/Qwen2.5-7B-Instruct"), None, 6) == tools
+    assert engine.answer_way(chat("openai:gpt-4o@http://127.0.0.1:8000/v1"), None, 6) == tools  # size unknown
+    assert engine.answer_way(chat("Qwen/Qwen2.5-7B-Instruct"), False, 6) == baseline
     assert agent_by_default(ModelInfo("Qwen3-30B-A3B", "test"))[0]  # the whole model's size
     shown = " ".join(CliRunner().invoke(app, ["ask", "--help"], terminal_width=200).stdout.split())
-    assert "one retrieval and one answer" in shown and "--compare" in shown
+    assert "one call" in shown and "--compare" in shown and "--no-agent" in shown
 
 
 def test_a_server_that_says_its_model_s_size_gets_the_default_for_that_size(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -155,4 +160,11 @@ def test_a_server_that_says_its_model_s_size_gets_the_default_for_that_size(tmp_
         unknown = OpenAIChat(parse_spec(f"openai:smollm2@{url}"))
     assert small.info.details["parameters"] == 134_515_008 and "parameters" not in unknown.info.details
     engine = Engine(tmp_path)
-    assert not engine.use_agent(small, None) and engine.use_agent(unknown, None)
+    assert engine.answer_way(small, None, 6) == (True, 0) and engine.answer_way(unknown, None, 6) == (True, 6)
+
+
+def test_an_uncited_answer_cites_the_moment_its_words_come_from(memory, embedder) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    chat = ScriptedChat([draft("three euros, fresh bread", enough=False, found=False)])  # flags: noise
+    result = ask("unused.mkv", "What does the radio say about the market and the ferry?", memory, embedder, chat)
+    assert len(chat.calls) == 1  # its words are one item's: settled without tools
+    assert result.found and result.cited == [(52.0, 55.0)]  # that item, not merely the top hit

@@ -59,7 +59,10 @@ def test_index_end_to_end(cuts_video: Path, models: IndexModels, tmp_path: Path)
     for chunk in chunks:
         assert 1 <= len(chunk.frame_times) <= 4  # the captioner's budget
         assert all(chunk.start <= t < chunk.end for t in chunk.frame_times)
-        assert chunk.caption and chunk.text.startswith(chunk.caption.strip()[:5])
+        assert chunk.text.startswith(chunk.caption.strip()[:5])
+    # random weights: near-tied logits flip with the thread count a loaded machine gets, and one
+    # chunk's caption may then decode to nothing but whitespace (seen once under load)
+    assert any(chunk.caption.strip() for chunk in chunks)
     assert memory.status == "complete"
     assert memory.meta("settings")["budget"]["max_frames"] == 4
     assert memory.meta("transcript_source") == "none"  # no subtitles, no speech model
@@ -201,6 +204,7 @@ def test_killed_run_resumes_without_recomputing(
         assert 1 <= committed < 8
         kept_frames = _frame_rows(tmp_path / "a")
         assert kept_frames  # frame vectors are committed with their chunks
+        _settle(server)  # a request the killed run had written may reach the server only now
         before = len(server.requests)
         resumed = subprocess.run(
             [*args, "--store", str(tmp_path / "a")], capture_output=True, text=True
@@ -221,6 +225,15 @@ def test_killed_run_resumes_without_recomputing(
     assert all(
         np.allclose(a, b, atol=1e-5) for a, b in zip(resumed_run[2], clean_run[2], strict=True)
     )
+
+
+def _settle(server: FakeServer, quiet_s: float = 1.5) -> None:
+    """Wait until the server has answered everything and heard nothing new for ``quiet_s``."""
+    seen, since = len(server.requests), time.monotonic()
+    while server.in_flight or len(server.requests) != seen or time.monotonic() - since < quiet_s:
+        if len(server.requests) != seen:
+            seen, since = len(server.requests), time.monotonic()
+        time.sleep(0.05)
 
 
 def _frame_rows(root: Path) -> list[tuple[int, int, float]]:

@@ -39,7 +39,7 @@ def run(script: list[Any], memory: Any, embedder: Any) -> tuple[FakeServer, Any]
     server = FakeServer(script=[lambda body, reply=reply: reply for reply in script])
     with serve(server) as url:
         chat = OpenAIChat(parse_spec(f"openai:tools@{url}"), retries=0)
-        result = ask("unused.mkv", "What is said right after the ferry leaves?", memory, embedder, chat)
+        result = ask("unused.mkv", "Who checks the engine?", memory, embedder, chat)
     return server, result
 
 

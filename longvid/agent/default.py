@@ -1,10 +1,13 @@
-"""Whether ``ask`` runs the agent by default for a model: the side-by-side figures decided.
+"""How ``ask`` answers by default for a model: the side-by-side figures decided.
 
-On the built-in QA set (``longvid eval --compare``, benchmarks/RESULTS.md "Agent vs one
-retrieval, side by side") SmolLM2-135M gave the same answer to all 21 questions with agent steps
-as with one retrieval and one answer (the timeline's moments in its evidence), at 1.8 x the time;
-issue 25 measured a 0.5B GGUF worse with the agent (10/16 against 11/16) at 5 x the time. So a model under ``SMALL_PARAMETERS`` answers
-in one step unless ``--agent`` asks for the agent; a larger or unknown model (a 7B+ server) gets it.
+Every answer but ``--no-agent``'s (the plain baseline: one retrieval, the model's one answer) goes
+through the engine's checks, which cost no model call: a question in time gets the answer the
+timeline operation computed when the model's says otherwise. Tool steps are what the size
+decides. On the built-in QA set (``longvid eval --compare``, benchmarks/RESULTS.md) SmolLM2-135M
+gave the same answer to all 61 questions with tool steps as without, at about twice the time;
+issue 25 measured a 0.5B GGUF worse with them (10/16 against 11/16) at 5 x the time. So a model
+under ``SMALL_PARAMETERS`` answers in one call unless ``--agent`` asks for tool steps; a larger or
+unknown model (a 7B+ server) gets them.
 """
 
 from __future__ import annotations
@@ -30,10 +33,19 @@ def parameters(info: ModelInfo) -> float | None:
 
 
 def agent_by_default(info: ModelInfo) -> tuple[bool, str]:
-    """Whether the agent runs when neither ``--agent`` nor ``--no-agent`` is given, and why."""
+    """Whether tool steps run when neither ``--agent`` nor ``--no-agent`` is given, and why."""
     if info.details.get("stand_in"):
         return False, "the packaged stand-in LLM is small"
     size = parameters(info)
     if size is not None and size < SMALL_PARAMETERS:
         return False, f"a {size / 1e9:.2g}B model answers no better with agent steps"
     return True, "a capable model (not known to be small)"
+
+
+def answer_way(info: ModelInfo, agent: bool | None, max_steps: int) -> tuple[bool, int, str | None]:
+    """How a question is answered: (the engine's checks, tool steps, why when by default).
+    ``agent`` False is the plain baseline (no checks, no steps); True asks for ``max_steps``."""
+    if agent is not None:
+        return agent, max_steps if agent else 0, None
+    steps, why = agent_by_default(info)
+    return True, max_steps if steps else 0, why

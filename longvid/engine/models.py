@@ -268,14 +268,12 @@ class Engine:
 
         return self._once(("llm", resolve("llm", self.specs["llm"], self.options)[0]), make)
 
-    def use_agent(self, llm: ChatModel, wanted: bool | None) -> bool:
-        """Agent steps when asked (``wanted``); by default, what the figures decided for the model
-        (``longvid.agent.default``: one retrieval and one answer for small models)."""
-        from longvid.agent.default import agent_by_default
+    def answer_way(self, llm: ChatModel, agent: bool | None, max_steps: int) -> tuple[bool, int]:
+        """(the engine's checks, tool steps) for ``llm``: as asked (``--agent`` / ``--no-agent``),
+        else what the figures decided (``longvid.agent.default``)."""
+        from longvid.agent.default import answer_way
 
-        if wanted is not None:
-            return wanted
-        chosen, why = agent_by_default(llm.info)
-        if not chosen:
-            log.info("answering in one step (%s) — pass --agent for agent steps", why)
-        return chosen
+        checks, steps, why = answer_way(llm.info, agent, max_steps)
+        if why and checks and not steps:
+            log.info("answering in one call (%s) — pass --agent for tool steps", why)
+        return checks, steps

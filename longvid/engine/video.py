@@ -91,8 +91,9 @@ class Video:
         engine = self.engine
         looker = engine.looker(self.settings["captioner"]) if inspect else None
         llm = engine.llm(looker)
-        options = AskOptions(top_k=top_k, inspect=inspect, max_steps=max_steps,
-                             max_frames=max_frames, agent=engine.use_agent(llm, agent))  # fmt: skip
+        checks, steps = engine.answer_way(llm, agent, max_steps)
+        options = AskOptions(top_k=top_k, inspect=inspect, max_steps=steps, max_frames=max_frames,
+                             agent=checks)  # fmt: skip
         visual = engine.visual(self.settings.get("visual_embedder"))
         started = time.monotonic()
         captioned = 0

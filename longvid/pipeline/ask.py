@@ -11,20 +11,22 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from longvid.agent import loop
-from longvid.agent.stopping import replaces
+from longvid.agent.stopping import replaces, timeline_replaces
 from longvid.agent.tools import TOOLS, Workspace
 from longvid.memory.store import VideoMemory
 from longvid.models.base import Captioner, ChatModel, Embedder, VisualEmbedder
 from longvid.pipeline.summarize import summarize_memory
+from longvid.recall import computed
 from longvid.recall.citations import CITATION, fix_citations
 from longvid.recall.retrieve import Evidence, retrieve
-from longvid.recall.support import NOT_FOUND, grounded
-from longvid.recall.timeline import answer_evidence
+from longvid.recall.support import NOT_FOUND, grounded, holders
+from longvid.recall.timeline import Finding, find, parse
+from longvid.timeline import hms
 
 WHOLE_VIDEO = re.compile(
     r"\b(what (is|was) (this|the) (whole )?(video|film|movie|clip|talk|lecture|episode|meeting|interview)"
@@ -62,6 +64,7 @@ class Answer:
     models: dict[str, str] = field(default_factory=dict)
     frames: list[dict[str, Any]] = field(default_factory=list)  # frames behind the answer
     captioned: int = 0  # chunks of a lazy memory captioned for this question
+    computed: bool = False  # the answer is the timeline operation's (its count, order or span)
 
     def frames_behind(self, chosen: list[tuple[float, float]]) -> None:
         """The frames that visual search matched and that looks chose, with why."""
@@ -95,13 +98,15 @@ class Answer:
             "frames": self.frames,
             "models": self.models,
             "captioned_chunks": self.captioned,
+            "computed": self.computed,
             "elapsed_s": round(self.elapsed_s, 2),
         }
 
 
 def is_whole_video_question(question: str) -> bool:
-    """Questions about the video as a whole are answered from its summary, not from top-k."""
-    return bool(WHOLE_VIDEO.search(question))
+    """Questions about the video as a whole are answered from its summary, not from top-k (one
+    that asks a relation in time, "how many ... in the whole video", is the timeline's)."""
+    return bool(WHOLE_VIDEO.search(question)) and parse(question) is None
 
 
 def ask(
@@ -114,8 +119,10 @@ def ask(
     options: AskOptions | None = None,
     on_step: Callable[[loop.Step], None] | None = None,
     visual: VisualEmbedder | None = None,
+    choices: Sequence[str] = (),
 ) -> Answer:
-    """Answer ``question`` about ``video`` with checked citations; ``on_step`` sees each step."""
+    """Answer ``question`` about ``video`` with checked citations; ``on_step`` sees each step.
+    ``choices``: a multiple-choice question's options (listed in ``question`` too)."""
     started = time.monotonic()
     options = options or AskOptions()
     duration = float((memory.meta("video") or {}).get("duration") or 0.0)
@@ -123,20 +130,27 @@ def ask(
     ws = Workspace(video, memory, embedder, llm, looker, duration, options.max_frames, visual,
                    sections=lambda: summarize_memory(memory, llm).sections)  # fmt: skip
     whole = is_whole_video_question(question)
-    timeline: list[Evidence] = []
+    # a relation in time (after, before, how many, between, first/last) is computed here
+    finding: Finding | None = None if whole else find(memory, embedder, question)
+    timeline = finding.evidence if finding else []
+    asked_of = timeline if finding and finding.query.direct else []  # the answer must be among these
     if whole:
         opening = TOOLS["overview"].run(ws, {})
-    else:  # a relation in time (after, before, how many, between, first/last): computed here
-        timeline = answer_evidence(memory, embedder, question)
+    else:
         opening = ws.keep(timeline + retrieve(memory, embedder, question, options.top_k, visual))
-    steps = options.max_steps if options.agent else 0
-    outcome = loop.run(question, ws, steps, on_step, opening, timeline)
+    # with an answer the system computed, tools have nothing to add: the model's answer stands
+    # when it says the same, else the computed one replaces it (``stopping.timeline_replaces``)
+    reply = computed.reply(finding, question, choices) if finding and options.agent else None
+    steps = options.max_steps if options.agent and reply is None else 0
+    outcome = loop.run(question, ws, steps, on_step, opening, asked_of)
     result = Answer(question, "", ws.evidence, [], outcome.steps, ws.frames_inspected,
                     used_summary=whole)  # fmt: skip
     final = outcome.action
     kept = outcome.draft
-    if kept and final is not kept and not replaces(final, kept, ws.evidence, timeline):
+    if kept and final is not kept and not replaces(final, kept, ws.evidence, asked_of):
         final = outcome.draft  # the later answer is no better supported for this question
+    if reply is not None and finding is not None and timeline_replaces(final, reply, finding, choices):
+        final, result.computed = reply, True
     _settle(result, final, duration)
     result.frames_behind(ws.chosen)
     result.models = {"llm": llm.info.spec, "embedder": embedder.info.spec}
@@ -159,4 +173,7 @@ def _settle(result: Answer, action: dict[str, Any], duration: float) -> None:
     cited = [f"[{str(c).strip(' []')}]" for c in action.get("citations") or []]
     if not CITATION.search(text):
         text = " ".join([text, *(c for c in cited if CITATION.fullmatch(c))])
+    if not CITATION.search(text):  # uncited: the moment its words come from, not merely the top hit
+        source = next((item for _, item in holders(action, result.evidence) if item.source != "timeline"), None)
+        text = f"{text} [{hms(source.start)}]" if source else text
     result.answer, result.cited = fix_citations(text, result.evidence, duration or 1e9)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -21,9 +20,10 @@ from typing import Any
 from longvid.errors import LongvidError
 from longvid.memory.store import VideoMemory
 from longvid.models.base import Captioner, ChatModel, Embedder, VisualEmbedder
-from longvid.pipeline.ask import NOT_FOUND, AskOptions, ask
+from longvid.pipeline.ask import AskOptions, ask
 from longvid.pipeline.benchmarks import LETTERS, Item, Scores
 from longvid.pipeline.captions import caption_for_question
+from longvid.recall.choices import read_choice
 
 
 @dataclass
@@ -87,39 +87,13 @@ def choice_prompt(item: Item) -> str:
     return f"{item.question}\nOptions:\n{options}\nAnswer with the letter of the correct option first, then why."
 
 
-def read_choice(reply: str, options: Sequence[str]) -> int | None:
-    """The option a reply picks: "B." / "(B)" / "answer: B" first, else the one option it names."""
-    letters = LETTERS[: len(options)]
-    text = reply.strip()
-    if text.lower().startswith(NOT_FOUND):  # the agent's abstention still carries the model's pick
-        text = text[len(NOT_FOUND) :].lstrip(" :-–—")
-    patterns = [
-        rf"^\W*([{letters}])(?:[.:)\]]|\s*$|\s*[-–—\n])",  # "B", "B.", "(B)", "B - because"
-        rf"\b(?:answer|option|choice)\s*(?:is|:)?\s*\(?([{letters}])\b",  # "the answer is B"
-        rf"\(([{letters}])\)",  # "(B)" anywhere
-    ]
-    for pattern in patterns:
-        match = re.search(pattern, text, re.IGNORECASE if "answer" in pattern else 0)
-        if match:
-            return letters.index(match.group(1).upper())
-    lowered = text.lower()
-    bare = [option.strip().rstrip(".").lower() for option in options]  # Video-MME's "One hour."
-    named = [i for i, option in enumerate(bare) if option and option in lowered]
-    if len(named) == 1:
-        return named[0]
-    start = re.match(
-        rf"^\W*([{letters}])\s", text
-    )  # "B because…" (last, since "A" may be an article)
-    return letters.index(start.group(1)) if start else None
-
-
 def answer_key(item: Item, llm: ChatModel, options: AskOptions, captioner: Captioner | None = None,
                visual: VisualEmbedder | None = None) -> str:  # fmt: skip
     """Cache key: the record's version, the question, its options, every model that shapes the
     answer (the LLM, the video LLM of closer looks, the image–text encoder) and the agent's bounds."""
     models = [llm.info.spec, captioner.info.spec if captioner else "none",
               visual.info.spec if visual else "none"]  # fmt: skip
-    blob = json.dumps([4, item.question, item.options, models, asdict(options)], sort_keys=True)
+    blob = json.dumps([5, item.question, item.options, models, asdict(options)], sort_keys=True)
     return hashlib.sha1(blob.encode()).hexdigest()
 
 
@@ -194,7 +168,7 @@ def _answer(item: Item, memory: VideoMemory, embedder: Embedder, llm: ChatModel,
         captioned = caption_for_question(item.video, memory, item.question, captioner, embedder,
                                          visual, options.top_k)  # fmt: skip
     result = ask(item.video, choice_prompt(item), memory, embedder, llm, captioner, options,
-                 visual=visual)  # fmt: skip
+                 visual=visual, choices=item.options)  # fmt: skip
     return {
         "captioned": captioned,
         "video": item.video,

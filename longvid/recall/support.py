@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from longvid import words
 from longvid.recall.citations import CITATION, seconds
 from longvid.recall.retrieve import Evidence, query_terms
 
@@ -33,8 +34,12 @@ def grounded(action: dict[str, Any], evidence: Sequence[Evidence]) -> bool:
 
 def abstains(action: dict[str, Any]) -> bool:
     """A "not found" answer (by flag or by text)."""
-    text = str(action.get("answer", "")).strip().lower()
-    return action.get("found") is False or text.startswith(NOT_FOUND)
+    return action.get("found") is False or said_not_found(action)
+
+
+def said_not_found(action: dict[str, Any]) -> bool:
+    """An answer whose text says "not found" (whatever its flag says)."""
+    return str(action.get("answer", "")).strip().lower().startswith(NOT_FOUND)
 
 
 def cited_times(action: dict[str, Any]) -> list[float]:
@@ -60,3 +65,19 @@ def cited_rank(action: dict[str, Any], evidence: Sequence[Evidence]) -> int | No
         if item.start - _NEAR_S <= time <= item.end + _NEAR_S
     ]
     return min(ranks) if ranks else None
+
+
+
+def holders(action: dict[str, Any], evidence: Sequence[Evidence]) -> list[tuple[int, Evidence]]:
+    """Where an answer's words come from: the evidence items (with their rank, 0 = the top-scored)
+    that hold at least half of its terms, those holding the most first, then by rank."""
+    terms = query_terms(CITATION.sub(" ", str(action.get("answer", ""))))
+    ranked = sorted(evidence, key=lambda e: -e.score)
+    held = [(words.matches(item.text, terms), rank, item) for rank, item in enumerate(ranked)]
+    held = [h for h in held if terms and 2 * h[0] >= len(terms)]
+    return [(rank, item) for _, rank, item in sorted(held, key=lambda h: (-h[0], h[1]))]
+
+
+def held_rank(action: dict[str, Any], evidence: Sequence[Evidence]) -> int | None:
+    """The best rank among the items an uncited answer's words come from (``holders``)."""
+    return min((rank for rank, _ in holders(action, evidence)), default=None)

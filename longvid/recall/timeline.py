@@ -32,6 +32,7 @@ class Form(StrEnum):
     TALK = "talk"
     BETWEEN = "between"
     ORDER = "order"
+    EARLIER = "earlier"  # which of two comes first (or last)
 
 
 _FORMS: list[tuple[Form, re.Pattern[str]]] = [
@@ -42,9 +43,14 @@ _FORMS: list[tuple[Form, re.Pattern[str]]] = [
     (Form.BETWEEN, re.compile(r"\bhow (?:long|much time|many (?:seconds|minutes))\b.*?\bbetween (?P<a>.+?) and (?P<b>.+?)[?.!]*$"
                               r"|\bhow (?:long|much time|many (?:seconds|minutes))\b.*?\bafter (?P<a2>.+?) (?:does|did|do|is|was) (?P<b2>.+?)[?.!]*$"
                               r"|(?P<a3>.+?)和(?P<b3>.+?)之间.*(?:多久|多长时间)", re.I)),
+    (Form.EARLIER, re.compile(r"\bwhich\b.*?\b(?:first|earlier|sooner|last|later)\b\s*[:,]?\s*(?P<a>.+?),? or (?P<b>.+?)[?.!]*$"
+                              r"|\b(?:does|did|is|was|do) (?P<a2>.+?),? or (?P<b2>.+?) (?:come|happen|appear|occur)s? (?:first|earlier|last|later)\b"
+                              r"|(?P<a3>.+?)还是(?P<b3>.+?)(?:先|在前)", re.I)),
     (Form.COUNT, re.compile(r"\bhow (?:many times|often)\b (?:does |did |do |is |are |was |were )?(?P<x>.+?)[?.!]*$"
                             r"|\bhow many different (?P<x2>.+?)[?.!]*$|\bnumber of times (?P<x3>.+?)[?.!]*$"
-                            r"|(?P<x4>.+?)(?:几次|多少次)", re.I)),
+                            r"|(?P<x4>.+?)(?:几次|多少次)"
+                            r"|\bhow many (?P<x5>.+?) (?:are|were|is|was|get|got) (?:announced|mentioned|said|named|"
+                            r"shown|called|listed|heard|seen|displayed)\b", re.I)),
     (Form.AFTER, re.compile(r"\b(?:right |just |immediately |shortly )?(?:after|following) (?P<x>.+?)[?.!]*$"
                             r"|\bnext\b.*?\bafter (?P<x2>.+?)[?.!]*$|(?P<x3>.+?)之后", re.I)),
     (Form.BEFORE, re.compile(r"\b(?:right |just |immediately |shortly )?(?:before|prior to) (?P<x>.+?)[?.!]*$|(?P<x2>.+?)之前", re.I)),
@@ -60,16 +66,29 @@ class Query:
 
     form: Form
     anchors: tuple[str, ...]
+    last: bool = False  # "the last time X", "which comes later": the later moment answers
+    direct: bool = True  # it asks for the result itself ("what comes right after X", not "who does Y after X")
+
+
+_OPTIONS = re.compile(r"^\s*(?:options|choices)\s*:", re.I | re.M)
+_ASKS_WHAT = re.compile(r"^\W*(?:what|which)\b|什么|哪", re.I)
+_LAST = re.compile(r"\b(?:last|later|latest|final)\b|最后", re.I)
+_REFERENT = re.compile(r"^(?:the )?ones? (?=to |of |with |from |in |at |that |who |which )", re.I)
 
 
 def parse(question: str) -> Query | None:
-    """The question's time form and anchors, or None when it asks no relation in time."""
-    for form, pattern in _FORMS:
-        match = pattern.search(question.strip())
-        if match:
-            found = [v.strip(" ,") for v in match.groupdict().values() if v and v.strip(" ,")]
+    """The question's time form and anchors, or None when it asks no relation in time. Only the
+    question is read, line by line: lettered options after an ``Options:`` line are not."""
+    lines = _OPTIONS.split(question, maxsplit=1)[0].strip().splitlines()
+    for line in lines:
+        for form, pattern in _FORMS:
+            match = pattern.search(line.strip())
+            found = [v.strip(" ,") for v in match.groupdict().values() if v and v.strip(" ,")] if match else []
             if found:
-                return Query(form, tuple(found[:2] if form is Form.BETWEEN else found[:1]))
+                pair = form in (Form.BETWEEN, Form.EARLIER)
+                anchors = tuple(_REFERENT.sub("", a) for a in (found[:2] if pair else found[:1]))
+                direct = form not in (Form.AFTER, Form.BEFORE) or _ASKS_WHAT.search(line) is not None
+                return Query(form, anchors, _LAST.search(line) is not None, direct)
     return None
 
 
@@ -84,30 +103,62 @@ def moments(memory: VideoMemory) -> list[Evidence]:
     return sorted(items, key=lambda e: (e.start, e.end))
 
 
+@dataclass(frozen=True)
+class Finding:
+    """What a time operation found: its evidence (the result line first, then the moments it
+    rests on) and, when every anchor was held strictly by one moment, the answer it computed:
+    ``answer`` the moment (or result line) that answers, ``number`` a count or a span in seconds."""
+
+    query: Query
+    evidence: list[Evidence]
+    answer: Evidence | None = None
+    number: float | None = None
+
+
+SAME_MOMENT_S = 5.0
+"""Items this close together are one moment (the same words said and shown on screen)."""
+
+
+def _terms(phrase: str, vocabulary: set[str]) -> list[str]:
+    """An anchor's terms, plurals as their singular; terms the memory never holds (words that
+    describe a moment's kind, such as "announcements") are left out."""
+    terms = [re.sub(r"'s$", "", t) for t in query_terms(phrase)]
+    terms = [t[:-1] if len(t) > 3 and t.endswith("s") and not t.endswith(("ss", "us", "is")) else t
+             for t in terms]  # fmt: skip
+    return [t for t in terms if any(t in word for word in vocabulary)]
+
+
+def _vocabulary(everything: list[Evidence]) -> set[str]:
+    return set(query_terms(" ".join(m.text for m in everything)))
+
+
 def _holds(item: Evidence, terms: list[str]) -> bool:
     return bool(terms) and words.matches(item.text, terms) == len(terms)
 
 
-def _terms(phrase: str) -> list[str]:
-    return [re.sub(r"'s$", "", t) for t in query_terms(phrase)]
+def _one_moment(items: list[Evidence]) -> bool:
+    return bool(items) and items[-1].start - items[0].start <= SAME_MOMENT_S
 
 
 def locate(memory: VideoMemory, embedder: Embedder, phrase: str,
-           everything: list[Evidence]) -> Evidence | None:  # fmt: skip
-    """The moment ``phrase`` names among ``everything`` (``moments(memory)``): strictly, the one
-    holding all its terms (then most of them), best-ranked first; relaxed, the best-ranked one."""
+           everything: list[Evidence]) -> tuple[Evidence | None, bool]:  # fmt: skip
+    """The moment ``phrase`` names among ``everything`` (``moments(memory)``), and whether it was
+    found strictly: strictly, a moment holding every term of the phrase the memory holds (held by
+    one moment only; then most of them), best-ranked first; relaxed, the best-ranked one."""
     ranked = [e for e in retrieve(memory, embedder, phrase, 5) if e.source != "visual"]
-    terms = _terms(phrase)
+    terms = _terms(phrase, _vocabulary(everything))
     order = {(e.start, e.text): n for n, e in enumerate(ranked)}
     scored = [(words.matches(m.text, terms), m) for m in everything]
     best = max((n for n, _ in scored), default=0)
     if best:
         held = [m for n, m in scored if n == best]
-        return min(held, key=lambda m: (order.get((m.start, m.text), len(order)), m.start))
-    return ranked[0] if ranked else None
+        found = min(held, key=lambda m: (order.get((m.start, m.text), len(order)), m.start))
+        return found, best == len(terms) and _one_moment(held)
+    return (ranked[0] if ranked else None), False
 
 
-def _span(seconds: float) -> str:
+def duration_text(seconds: float) -> str:
+    """A duration as people say it: "13 min 30 s"."""
     whole = round(abs(seconds))
     minutes, secs = divmod(whole, 60)
     hours, minutes = divmod(minutes, 60)
@@ -123,51 +174,91 @@ def answer_evidence(memory: VideoMemory, embedder: Embedder, question: str) -> l
     """The timeline operation a question's form asks for, as evidence: one line that states the
     result (source ``timeline``) followed by the moments it rests on. Empty when the question
     asks no relation in time or no anchor is found."""
+    found = find(memory, embedder, question)
+    return found.evidence if found else []
+
+
+def find(memory: VideoMemory, embedder: Embedder, question: str) -> Finding | None:
+    """The timeline operation a question's form asks for (``answer_evidence``), with the answer
+    it computed when its anchors were found strictly. None when the question asks no relation
+    in time or no anchor is found."""
     query = parse(question)
     if query is None:
-        return []
-    everything = [] if query.form is Form.TALK else moments(memory)  # read once, used below
-    if query.form is Form.BETWEEN:
-        first, second = (locate(memory, embedder, a, everything) for a in query.anchors[:2])
-        if first is None or second is None or len(query.anchors) < 2:
-            return []
-        gap = second.start - first.start
-        text = (f"{query.anchors[0]!r} at {hms(first.start)}, {query.anchors[1]!r} at "
-                f"{hms(second.start)}: {_span(gap)} {'later' if gap >= 0 else 'earlier'}")  # fmt: skip
-        return [_result(first.start, second.end, text), first, second]
-    if query.form in (Form.AFTER, Form.BEFORE):
-        anchor = locate(memory, embedder, query.anchors[0], everything)
-        if anchor is None:
-            return []
-        if query.form is Form.AFTER:
-            near = [m for m in everything if m.start >= anchor.end - 0.05 and m.text != anchor.text]
-            near = near[:NEIGHBOURS]
-        else:
-            near = [m for m in everything if m.end <= anchor.start + 0.05 and m.text != anchor.text]
-            near = near[-NEIGHBOURS:][::-1]
-        if not near:
-            return []
-        listed = "; ".join(f"{n + 1}) {_line(m)}" for n, m in enumerate(near))
-        text = f"{query.form.value} the moment at [{hms(anchor.start)}], in order: {listed}"
-        span = (anchor.start, near[-1].end) if query.form is Form.AFTER else (near[-1].start, anchor.end)
-        return [_result(*span, text), *near]  # the anchor itself is not the answer
+        return None
     if query.form is Form.TALK:
-        return talk_evidence(memory, query.anchors[0])
-    terms = _terms(query.anchors[0])
+        talk = talk_evidence(memory, query.anchors[0])
+        return Finding(query, talk) if talk else None
+    everything = moments(memory)  # read once, used below
+    if query.form in (Form.BETWEEN, Form.EARLIER):
+        if len(query.anchors) < 2:
+            return None
+        (first, strict_a), (second, strict_b) = (locate(memory, embedder, a, everything) for a in query.anchors)
+        if first is None or second is None:
+            return None
+        strict = strict_a and strict_b and first.start != second.start
+        return _pair(query, first, second, strict)
+    if query.form in (Form.AFTER, Form.BEFORE):
+        anchor, strict = locate(memory, embedder, query.anchors[0], everything)
+        return None if anchor is None else _neighbours(query, anchor, strict, everything)
+    return _occurrences(query, everything)
+
+
+def _pair(query: Query, first: Evidence, second: Evidence, strict: bool) -> Finding:
+    """How long between two moments, or which of them comes first (last)."""
+    a, b = query.anchors[:2]
+    gap = second.start - first.start
+    if query.form is Form.BETWEEN:
+        text = (f"{a!r} at {hms(first.start)}, {b!r} at {hms(second.start)}: "
+                f"{duration_text(gap)} {'later' if gap >= 0 else 'earlier'}")  # fmt: skip
+        result = _result(first.start, second.end, text)
+        return Finding(query, [result, first, second], result if strict else None, abs(gap) if strict else None)
+    (early, early_name), (late, late_name) = sorted(((first, a), (second, b)), key=lambda p: p[0].start)
+    text = (f"{early_name!r} at {hms(early.start)} comes before {late_name!r} at {hms(late.start)} "
+            f"({duration_text(late.start - early.start)} later)")  # fmt: skip
+    return Finding(query, [_result(early.start, late.end, text), early, late],
+                   (late if query.last else early) if strict else None)  # fmt: skip
+
+
+def _neighbours(query: Query, anchor: Evidence, strict: bool, everything: list[Evidence]) -> Finding | None:
+    """The moments right after (before) the anchor, of its kind (speech after speech, on-screen
+    text after on-screen text), nearest first."""
+    kind = [m for m in everything if m.source == anchor.source and m.text != anchor.text]
+    if query.form is Form.AFTER:
+        near = [m for m in kind if m.start >= anchor.end - 0.05][:NEIGHBOURS]
+    else:
+        near = [m for m in kind if m.end <= anchor.start + 0.05][-NEIGHBOURS:][::-1]
+    if not near:
+        return None
+    listed = "; ".join(f"{n + 1}) {_line(m)}" for n, m in enumerate(near))
+    text = f"{query.form.value} the moment at [{hms(anchor.start)}], in order: {listed}"
+    span = (anchor.start, near[-1].end) if query.form is Form.AFTER else (near[-1].start, anchor.end)
+    answer = near[0] if strict and query.direct else None  # the anchor itself is not the answer
+    return Finding(query, [_result(*span, text), *near], answer)
+
+
+def _occurrences(query: Query, everything: list[Evidence]) -> Finding | None:
+    """Every moment that mentions the anchor, in order: counted (one moment once, however many
+    sources hold it), or its first and last."""
+    terms = _terms(query.anchors[0], _vocabulary(everything))
     hits = [m for m in everything if _holds(m, terms)]
+    strict = bool(hits)
     for term in sorted(terms, key=len, reverse=True) if not hits else []:  # relaxed: one term
         hits = [m for m in everything if _holds(m, [term])]
         if hits:
             break
     if not hits:
-        return []
-    listed = "; ".join(_line(m) for m in hits[:MAX_LISTED])
+        return None
+    once = [m for n, m in enumerate(hits) if n == 0 or m.start - hits[n - 1].start > SAME_MOMENT_S]
+    listed = "; ".join(_line(m) for m in once[:MAX_LISTED])
     if query.form is Form.COUNT:
-        text = f"{len(hits)} moments mention {query.anchors[0]!r}: {listed}"
-    else:
-        text = (f"{query.anchors[0]!r}: first at {hms(hits[0].start)}, last at {hms(hits[-1].start)}"
-                f" ({len(hits)} in all): {listed}")  # fmt: skip
-    return [_result(hits[0].start, hits[-1].end, text), *hits[:MAX_LISTED]]
+        text = f"{len(once)} moments mention {query.anchors[0]!r}: {listed}"
+        result = _result(hits[0].start, hits[-1].end, text)
+        return Finding(query, [result, *once[:MAX_LISTED]], result if strict else None,
+                       float(len(once)) if strict else None)  # fmt: skip
+    text = (f"{query.anchors[0]!r}: first at {hms(once[0].start)}, last at {hms(once[-1].start)}"
+            f" ({len(once)} in all): {listed}")  # fmt: skip
+    return Finding(query, [_result(hits[0].start, hits[-1].end, text), *once[:MAX_LISTED]],
+                   (once[-1] if query.last else once[0]) if strict else None)  # fmt: skip
 
 
 def talk_evidence(memory: VideoMemory, who: str) -> list[Evidence]:
@@ -179,7 +270,7 @@ def talk_evidence(memory: VideoMemory, who: str) -> list[Evidence]:
     named = [s for s in speakers if s.id.lower() == asked or (s.name and s.name.lower() in asked)]
     ordered = named[:1] + [s for s in speakers if s not in named[:1]]
     listed = "; ".join(
-        f"{s.label}: {_span(s.talk_s)} in {len(s.turns)} turn{'s' * (len(s.turns) != 1)}"
+        f"{s.label}: {duration_text(s.talk_s)} in {len(s.turns)} turn{'s' * (len(s.turns) != 1)}"
         + (f" (first [{hms(s.turns[0][0])}], last [{hms(s.turns[-1][0])}])" if s.turns else "")
         for s in ordered
     )

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from longvid.errors import InputError, MissingDependencyError
+from longvid.recall.choices import LETTERS
 
-LETTERS = "ABCDEFGHIJ"
 NO_MATCH = -1  # the published answer is none of the options: the official scorer counts it wrong
 VIDEO_SUFFIXES = (".mp4", ".MP4", ".mkv", ".webm", ".avi", ".mov")
 
