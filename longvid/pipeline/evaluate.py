@@ -93,7 +93,7 @@ def answer_key(item: Item, llm: ChatModel, options: AskOptions, captioner: Capti
     answer (the LLM, the video LLM of closer looks, the image–text encoder) and the agent's bounds."""
     models = [llm.info.spec, captioner.info.spec if captioner else "none",
               visual.info.spec if visual else "none"]  # fmt: skip
-    blob = json.dumps([5, item.question, item.options, models, asdict(options)], sort_keys=True)
+    blob = json.dumps([6, item.question, item.options, models, asdict(options)], sort_keys=True)
     return hashlib.sha1(blob.encode()).hexdigest()
 
 

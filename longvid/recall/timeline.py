@@ -1,11 +1,13 @@
 """Time arithmetic over a memory, so that a small model never has to count or subtract.
 
 The memory knows the order and times of everything said, shown and captioned. A question's form
-("right after X", "just before X", "how many times X", "how long between X and Y", "first / last
-X") picks an operation; its anchors are found by retrieval, strictly first (a moment holding
-every term of the anchor phrase), then relaxed (the best-ranked moment), as EGAgent's
-time-interval queries are; the result is evidence lines that already say the order, the count or
-the difference, put first in what the model reads.
+("right after X", "just before X", "how many times X", "how long between X and Y", "which comes
+first: X or Y", "first / last X") picks an operation; its anchors are found by retrieval,
+strictly first (the one moment holding every term of the anchor phrase that the memory holds at
+all), then relaxed (the best-ranked moment), as EGAgent's time-interval queries are. The result
+is evidence lines that already say the order, the count or the difference, put first in what the
+model reads; when every anchor was found strictly, it is also an answer the system computed
+(``Finding.answer``, made a reply in ``recall.computed``).
 """
 
 from __future__ import annotations
