@@ -53,6 +53,15 @@ def ask(
             "Default: one call for small models (under 3B parameters), tool steps for others.",
         ),
     ] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--option",
+            "-o",
+            help="An answer option (repeat for each): the question becomes multiple-choice and "
+            "the reply starts with the letter picked (--json: \"choice\").",
+        ),
+    ] = None,
     trace: Annotated[
         bool, typer.Option("--trace", help="Print each step on stderr as it happens.")
     ] = False,
@@ -81,7 +90,7 @@ def ask(
     )
     for question in asked:
         result = target.ask(question, agent=agent, top_k=top_k, max_steps=max_steps,
-                            max_frames=max_frames, inspect=inspect,
+                            max_frames=max_frames, inspect=inspect, options=option or (),
                             on_step=print_step if trace else None)  # fmt: skip
         if as_json:
             emit_json({**result.to_dict(target.path), "speakers": target.speakers_at(result.cited)})

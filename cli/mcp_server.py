@@ -94,12 +94,13 @@ def build_server(service: Service) -> Any:
     async def ask(
         video: IndexedArg,
         question: Annotated[str, Field(description="The question, in any words.", min_length=1, max_length=2000)],
+        options: Annotated[list[str] | None, Field(description="Answer options for a multiple-choice question; the reply's \"choice\" is the letter picked.", max_length=10)] = None,
     ) -> dict[str, Any]:
         """Answer a question about an indexed video, with timestamped citations."""
 
         def work() -> dict[str, Any]:
             target = service.open(video)
-            answer = target.ask(question)
+            answer = target.ask(question, options=options or ())
             return {**answer.to_dict(target.path), "speakers": target.speakers_at(answer.cited)}
 
         return await anyio.to_thread.run_sync(failing_as_tool_errors, work)

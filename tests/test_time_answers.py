@@ -31,7 +31,8 @@ ANNOUNCED = [  # (start, text): one every 30 s
 
 
 @pytest.fixture(scope="module")
-def memory(tiny_model: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def indexed(tiny_model: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The announcements video, its store and the embedder that indexed it."""
     folder = tmp_path_factory.mktemp("announcements")
     plain = shots_video(folder / "plain.mp4", [30.0] * 6)
     srt = folder / "said.srt"
@@ -42,6 +43,12 @@ def memory(tiny_model: Callable[[str], Path], tmp_path_factory: pytest.TempPathF
     embedder = load("embedder", str(tiny_model("sentence_transformer")))
     store = folder / "store"
     index_video(video, IndexModels(embedder=embedder), store)
+    return video, store, embedder
+
+
+@pytest.fixture(scope="module")
+def memory(indexed):  # type: ignore[no-untyped-def]
+    video, store, embedder = indexed
     opened = open_memory(store, str(video))
     yield opened, embedder
     opened.close()
@@ -126,3 +133,24 @@ def test_the_question_is_read_without_its_options() -> None:
     assert parse("How many people are in the room?") is None  # not a count over time
     clause = parse("Who checks the engine before the crossing?")  # "before" inside the event asked of
     assert clause is not None and not clause.direct
+
+
+def test_every_door_takes_options_cli_json_gives_the_choice(indexed) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from longvid_cli.app import app
+    from typer.testing import CliRunner
+
+    from tests.fake_openai import FakeServer, completion, serve
+
+    video, store, _ = indexed
+    server = FakeServer(script=[lambda body: (200, completion(json.dumps({"answer": "(A) the new harbour", "enough": True, "found": True})))] * 4)  # fmt: skip
+    with serve(server) as url:
+        asked = CliRunner().invoke(app, ["ask", str(video), "Which destination is announced right after the boat to the old mill?",
+                                         "-o", "the new harbour", "-o", "the new station", "--json", "--no-inspect",
+                                         "--llm", f"openai:llm@{url}", "--store", str(store)])  # fmt: skip
+    assert asked.exit_code == 0, asked.output
+    doc = json.loads(asked.stdout)
+    assert doc["choice"] == "B" and doc["computed"] and doc["answer"].startswith("(B) the new station")
+    prompt = server.requests[0]["messages"][-1]["content"]
+    assert "(A) the new harbour\n(B) the new station" in prompt  # the model saw the options lettered

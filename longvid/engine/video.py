@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +46,7 @@ from longvid.pipeline.speakers import (
 )
 from longvid.pipeline.summarize import Summary, summarize_memory, summarize_speakers
 from longvid.progress import Progress, Stage
+from longvid.recall.choices import with_options
 from longvid.recall.search import Moment, search_library, search_memory, talking
 
 log = logging.getLogger("longvid")
@@ -86,22 +87,26 @@ class Video:
         max_frames: int = 32,
         inspect: bool = True,
         on_step: Callable[[Any], None] | None = None,
+        options: Sequence[str] = (),
     ) -> Answer:
-        """Answer ``question`` with checked ``[hh:mm:ss]`` citations (``.answer``, ``.cited``)."""
+        """Answer ``question`` with checked ``[hh:mm:ss]`` citations (``.answer``, ``.cited``);
+        with ``options``, a multiple-choice question (``.choice()`` is the letter picked)."""
         engine = self.engine
         looker = engine.looker(self.settings["captioner"]) if inspect else None
         llm = engine.llm(looker)
         checks, steps = engine.answer_way(llm, agent, max_steps)
-        options = AskOptions(top_k=top_k, inspect=inspect, max_steps=steps, max_frames=max_frames,
-                             agent=checks)  # fmt: skip
+        asked = AskOptions(top_k=top_k, inspect=inspect, max_steps=steps, max_frames=max_frames,
+                           agent=checks)  # fmt: skip
+        choices = list(options)
         visual = engine.visual(self.settings.get("visual_embedder"))
         started = time.monotonic()
         captioned = 0
         if inspect and not is_whole_video_question(question):  # a lazy memory's captions it needs
             captioned = captions.for_question(engine, self.path, Path(self.folder), question, visual, top_k)
         with self.memory() as memory:
-            answer = ask(self.path, question, memory, engine.query_embedder(self.settings["embedder"]),
-                         llm, looker, options, on_step=on_step, visual=visual)  # fmt: skip
+            answer = ask(self.path, with_options(question, choices), memory,
+                         engine.query_embedder(self.settings["embedder"]), llm, looker, asked,
+                         on_step=on_step, visual=visual, choices=choices)  # fmt: skip
         answer.captioned = captioned
         answer.elapsed_s = time.monotonic() - started
         return answer

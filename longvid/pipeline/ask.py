@@ -22,6 +22,7 @@ from longvid.memory.store import VideoMemory
 from longvid.models.base import Captioner, ChatModel, Embedder, VisualEmbedder
 from longvid.pipeline.summarize import summarize_memory
 from longvid.recall import computed
+from longvid.recall.choices import LETTERS, read_choice
 from longvid.recall.citations import CITATION, fix_citations
 from longvid.recall.retrieve import Evidence, retrieve
 from longvid.recall.support import NOT_FOUND, grounded, holders
@@ -65,6 +66,7 @@ class Answer:
     frames: list[dict[str, Any]] = field(default_factory=list)  # frames behind the answer
     captioned: int = 0  # chunks of a lazy memory captioned for this question
     computed: bool = False  # the answer is the timeline operation's (its count, order or span)
+    options: list[str] = field(default_factory=list)  # a multiple-choice question's options
 
     def frames_behind(self, chosen: list[tuple[float, float]]) -> None:
         """The frames that visual search matched and that looks chose, with why."""
@@ -74,6 +76,11 @@ class Answer:
             {"time": t, "score": round(s, 4), "why": "chosen for a closer look"} for t, s in chosen
         ]
         self.frames = sorted(matched + looked, key=lambda f: f["time"])
+
+    def choice(self) -> str | None:
+        """The option letter the answer picks (None: none clearly), for a multiple-choice question."""
+        picked = read_choice(self.answer, self.options)
+        return None if picked is None else LETTERS[picked]
 
     def totals(self) -> dict[str, int]:
         return {
@@ -99,6 +106,7 @@ class Answer:
             "models": self.models,
             "captioned_chunks": self.captioned,
             "computed": self.computed,
+            **({"choice": self.choice()} if self.options else {}),
             "elapsed_s": round(self.elapsed_s, 2),
         }
 
@@ -144,7 +152,7 @@ def ask(
     steps = options.max_steps if options.agent and reply is None else 0
     outcome = loop.run(question, ws, steps, on_step, opening, asked_of)
     result = Answer(question, "", ws.evidence, [], outcome.steps, ws.frames_inspected,
-                    used_summary=whole)  # fmt: skip
+                    used_summary=whole, options=list(choices))  # fmt: skip
     final = outcome.action
     kept = outcome.draft
     if kept and final is not kept and not replaces(final, kept, ws.evidence, asked_of):

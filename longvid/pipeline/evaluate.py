@@ -23,7 +23,7 @@ from longvid.models.base import Captioner, ChatModel, Embedder, VisualEmbedder
 from longvid.pipeline.ask import AskOptions, ask
 from longvid.pipeline.benchmarks import LETTERS, Item, Scores
 from longvid.pipeline.captions import caption_for_question
-from longvid.recall.choices import read_choice
+from longvid.recall.choices import read_choice, with_options
 
 
 @dataclass
@@ -81,10 +81,7 @@ class Report:
 
 def choice_prompt(item: Item) -> str:
     """The question with lettered options and how to reply (open-ended: the question itself)."""
-    if item.open_ended:
-        return item.question
-    options = "\n".join(f"({LETTERS[i]}) {text}" for i, text in enumerate(item.options))
-    return f"{item.question}\nOptions:\n{options}\nAnswer with the letter of the correct option first, then why."
+    return item.question if item.open_ended else with_options(item.question, item.options)
 
 
 def answer_key(item: Item, llm: ChatModel, options: AskOptions, captioner: Captioner | None = None,

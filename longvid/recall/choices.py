@@ -10,6 +10,14 @@ from longvid.recall.support import NOT_FOUND
 LETTERS = "ABCDEFGHIJ"
 
 
+def with_options(question: str, options: Sequence[str]) -> str:
+    """The question with its options lettered and how to reply (no options: the question)."""
+    if not options:
+        return question
+    listed = "\n".join(f"({LETTERS[i]}) {text}" for i, text in enumerate(options))
+    return f"{question}\nOptions:\n{listed}\nAnswer with the letter of the correct option first, then why."
+
+
 def read_choice(reply: str, options: Sequence[str]) -> int | None:
     """The option a reply picks: "B." / "(B)" / "answer: B" first, else the one option it names."""
     letters = LETTERS[: len(options)]
