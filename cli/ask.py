@@ -50,7 +50,7 @@ def ask(
             "--agent/--no-agent",
             help="--agent: tool steps (search, read, timeline, look) after the first answer; "
             "--no-agent: the plain baseline (one retrieval with the timeline's moments, the "
-            "model's one answer, no checks). "
+            "model's one answer, none of the engine's checks but the citation check). "
             "Default: one call for small models (under 3B parameters), tool steps for others.",
         ),
     ] = None,
@@ -81,7 +81,8 @@ def ask(
 
     The default for a small LLM (under 3B parameters, the packaged 135M stand-in included) is one
     call: one retrieval, one answer, those checks. Measured side by side (`longvid eval
-    --compare`), tool steps made such models no more accurate, at 2 to 5 times the time. Larger
+    --compare`), tool steps gave the 135M model one more right answer in 61 at 3.2 times the time
+    (issue 25's 0.5B model: one fewer in 16 at 5 times). Larger
     models, and servers of unknown size, get tool steps; --agent asks for them, --no-agent gives
     the plain baseline.
     """

@@ -89,8 +89,9 @@ def evaluate(
         bool | None,
         typer.Option(
             "--agent/--no-agent",
-            help="Agent steps, or one retrieval and one answer (default: as `ask` decides for "
-            "the model; see `longvid ask --help`).",
+            help="--agent: tool steps after the first answer; --no-agent: the plain baseline "
+            "(one retrieval, one answer, no engine checks). Default: as `ask` decides for the "
+            "model (see `longvid ask --help`).",
         ),
     ] = None,
     max_frames: Annotated[
@@ -105,6 +106,8 @@ def evaluate(
     from longvid.pipeline.benchmarks import FORMATS as READERS
     from longvid.pipeline.benchmarks import read_benchmark, select
 
+    if compare and agent is False:
+        raise typer.BadParameter("--compare answers with the plain baseline itself: leave out --no-agent")
     benchmark = read_benchmark(bench, videos, fmt)
     for note in benchmark.notes:
         report("note", note)
@@ -119,7 +122,7 @@ def evaluate(
     reader = READERS[benchmark.format]
     # --compare: the engine's way (tool steps by the model's size, or as --agent asks) against
     # the plain baseline; else the way asked, or the default's
-    engine_way = models.engine.answer_way(chat, agent or None if compare else agent, max_steps)
+    engine_way = models.engine.answer_way(chat, agent, max_steps)
     runs = {"agent": engine_way, "baseline": (False, 0)} if compare else {"agent": engine_way}
     results = {}
     for name, (checks, steps) in runs.items():

@@ -85,7 +85,7 @@ def test_what_happens_right_after_is_read_around_the_moment(memory, embedder, mo
 
     monkeypatch.setattr(longvid.agent.loop, "tools_needed", lambda *a: "tools come in")
     chat = ScriptedChat([
-        draft("The ferry leaves at 07:15 [00:00:12]; what follows is not in view.", enough=False),
+        draft("Something about a departure; what follows is not in view.", enough=False),  # unsupported
         {"tool": "read", "start": 15, "end": 30},
         final("Next, Captain Okafor checks the engine", "00:00:25"),
     ])  # fmt: skip

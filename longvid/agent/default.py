@@ -3,9 +3,9 @@
 Every answer but ``--no-agent``'s (the plain baseline: one retrieval, the model's one answer) goes
 through the engine's checks, which cost no model call: a question in time gets the answer the
 timeline operation computed when the model's says otherwise. Tool steps are what the size
-decides. On the built-in QA set (``longvid eval --compare``, benchmarks/RESULTS.md) SmolLM2-135M
-gave the same answer to all 61 questions with tool steps as without, at about twice the time;
-issue 25 measured a 0.5B GGUF worse with them (10/16 against 11/16) at 5 x the time. So a model
+decides. On the built-in QA set (``longvid eval --compare --agent``, benchmarks/RESULTS.md) tool
+steps gave SmolLM2-135M one more right answer in 61 (30 against 29) at 3.2 x the time; issue 25
+measured a 0.5B GGUF worse with them (10/16 against 11/16) at 5 x the time. So a model
 under ``SMALL_PARAMETERS`` answers in one call unless ``--agent`` asks for tool steps; a larger or
 unknown model (a 7B+ server) gets them.
 """

@@ -46,7 +46,6 @@ from longvid.pipeline.speakers import (
 )
 from longvid.pipeline.summarize import Summary, summarize_memory, summarize_speakers
 from longvid.progress import Progress, Stage
-from longvid.recall.choices import with_options
 from longvid.recall.search import Moment, search_library, search_memory, talking
 
 log = logging.getLogger("longvid")
@@ -104,7 +103,7 @@ class Video:
         if inspect and not is_whole_video_question(question):  # a lazy memory's captions it needs
             captioned = captions.for_question(engine, self.path, Path(self.folder), question, visual, top_k)
         with self.memory() as memory:
-            answer = ask(self.path, with_options(question, choices), memory,
+            answer = ask(self.path, question, memory,
                          engine.query_embedder(self.settings["embedder"]), llm, looker, asked,
                          on_step=on_step, visual=visual, choices=choices)  # fmt: skip
         answer.captioned = captioned

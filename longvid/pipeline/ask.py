@@ -22,7 +22,7 @@ from longvid.memory.store import VideoMemory
 from longvid.models.base import Captioner, ChatModel, Embedder, VisualEmbedder
 from longvid.pipeline.summarize import summarize_memory
 from longvid.recall import computed
-from longvid.recall.choices import LETTERS, read_choice
+from longvid.recall.choices import LETTERS, read_choice, with_options
 from longvid.recall.citations import CITATION, fix_citations
 from longvid.recall.retrieve import Evidence, retrieve
 from longvid.recall.support import NOT_FOUND, grounded, holders
@@ -130,7 +130,8 @@ def ask(
     choices: Sequence[str] = (),
 ) -> Answer:
     """Answer ``question`` about ``video`` with checked citations; ``on_step`` sees each step.
-    ``choices``: a multiple-choice question's options (listed in ``question`` too)."""
+    ``choices``: a multiple-choice question's options (the model reads them lettered after the
+    question; its time form and whether it asks about the whole video are read without them)."""
     started = time.monotonic()
     options = options or AskOptions()
     duration = float((memory.meta("video") or {}).get("duration") or 0.0)
@@ -138,6 +139,7 @@ def ask(
     ws = Workspace(video, memory, embedder, llm, looker, duration, options.max_frames, visual,
                    sections=lambda: summarize_memory(memory, llm).sections)  # fmt: skip
     whole = is_whole_video_question(question)
+    prompt = with_options(question, choices)
     # a relation in time (after, before, how many, between, first/last) is computed here
     finding: Finding | None = None if whole else find(memory, embedder, question)
     timeline = finding.evidence if finding else []
@@ -145,12 +147,12 @@ def ask(
     if whole:
         opening = TOOLS["overview"].run(ws, {})
     else:
-        opening = ws.keep(timeline + retrieve(memory, embedder, question, options.top_k, visual))
+        opening = ws.keep(timeline + retrieve(memory, embedder, prompt, options.top_k, visual))
     # with an answer the system computed, tools have nothing to add: the model's answer stands
     # when it says the same, else the computed one replaces it (``stopping.timeline_replaces``)
     reply = computed.reply(finding, question, choices) if finding and options.agent else None
     steps = options.max_steps if options.agent and reply is None else 0
-    outcome = loop.run(question, ws, steps, on_step, opening, asked_of)
+    outcome = loop.run(prompt, ws, steps, on_step, opening, asked_of)
     result = Answer(question, "", ws.evidence, [], outcome.steps, ws.frames_inspected,
                     used_summary=whole, options=list(choices))  # fmt: skip
     final = outcome.action

@@ -23,7 +23,7 @@ from longvid.models.base import Captioner, ChatModel, Embedder, VisualEmbedder
 from longvid.pipeline.ask import AskOptions, ask
 from longvid.pipeline.benchmarks import LETTERS, Item, Scores
 from longvid.pipeline.captions import caption_for_question
-from longvid.recall.choices import read_choice, with_options
+from longvid.recall.choices import read_choice
 
 
 @dataclass
@@ -79,18 +79,13 @@ class Report:
         }
 
 
-def choice_prompt(item: Item) -> str:
-    """The question with lettered options and how to reply (open-ended: the question itself)."""
-    return item.question if item.open_ended else with_options(item.question, item.options)
-
-
 def answer_key(item: Item, llm: ChatModel, options: AskOptions, captioner: Captioner | None = None,
                visual: VisualEmbedder | None = None) -> str:  # fmt: skip
     """Cache key: the record's version, the question, its options, every model that shapes the
     answer (the LLM, the video LLM of closer looks, the image–text encoder) and the agent's bounds."""
     models = [llm.info.spec, captioner.info.spec if captioner else "none",
               visual.info.spec if visual else "none"]  # fmt: skip
-    blob = json.dumps([6, item.question, item.options, models, asdict(options)], sort_keys=True)
+    blob = json.dumps([7, item.question, item.options, models, asdict(options)], sort_keys=True)
     return hashlib.sha1(blob.encode()).hexdigest()
 
 
@@ -164,7 +159,7 @@ def _answer(item: Item, memory: VideoMemory, embedder: Embedder, llm: ChatModel,
         # a lazy memory: the chunks this question needs are captioned first, as ``ask`` does
         captioned = caption_for_question(item.video, memory, item.question, captioner, embedder,
                                          visual, options.top_k)  # fmt: skip
-    result = ask(item.video, choice_prompt(item), memory, embedder, llm, captioner, options,
+    result = ask(item.video, item.question, memory, embedder, llm, captioner, options,
                  visual=visual, choices=item.options)  # fmt: skip
     return {
         "captioned": captioned,

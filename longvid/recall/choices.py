@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from longvid.errors import InputError
 from longvid.recall.support import NOT_FOUND
 
 LETTERS = "ABCDEFGHIJ"
@@ -14,6 +15,8 @@ def with_options(question: str, options: Sequence[str]) -> str:
     """The question with its options lettered and how to reply (no options: the question)."""
     if not options:
         return question
+    if len(options) > len(LETTERS):
+        raise InputError(f"{len(options)} options given", f"give at most {len(LETTERS)} options (A to {LETTERS[-1]})")
     listed = "\n".join(f"({LETTERS[i]}) {text}" for i, text in enumerate(options))
     return f"{question}\nOptions:\n{listed}\nAnswer with the letter of the correct option first, then why."
 

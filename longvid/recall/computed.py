@@ -13,15 +13,15 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from longvid import words
 from longvid.recall.choices import LETTERS, read_choice
 from longvid.recall.citations import CITATION
 from longvid.recall.retrieve import query_terms
-from longvid.recall.support import cited_times
-from longvid.recall.timeline import MAX_LISTED, Finding, Form, duration_text
+from longvid.recall.support import cites
+from longvid.recall.timeline import MAX_LISTED, Finding, Form, duration_text, matches_words
 from longvid.timeline import hms
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s)\b", re.I)
 _UNITS = [(re.compile(r"\bhours?\b|小时", re.I), 3600.0), (re.compile(r"\bminutes?\b|\bmins?\b|分钟", re.I), 60.0),
           (re.compile(r"\bseconds?\b|\bsecs?\b|秒", re.I), 1.0)]  # fmt: skip
 
@@ -65,7 +65,7 @@ def pick(finding: Finding, question: str, options: Sequence[str]) -> int | None:
     held = []
     for index, option in enumerate(options):
         terms = query_terms(option)
-        if terms and words.matches(finding.answer.text, terms) == len(terms):
+        if terms and matches_words(finding.answer.text, terms) == len(terms):
             held.append((len(terms), index))
     held.sort(reverse=True)
     if not held or (len(held) > 1 and held[0][0] == held[1][0]):
@@ -75,19 +75,28 @@ def pick(finding: Finding, question: str, options: Sequence[str]) -> int | None:
 
 def agrees(action: dict[str, Any], computed: dict[str, Any], finding: Finding,
            options: Sequence[str] = ()) -> bool:  # fmt: skip
-    """Whether a model's answer says what the system computed (the same option, or the
-    answering moment's words and the computed number)."""
+    """Whether a model's answer says what the system computed: the same option; the count; a
+    span within 5% (2 s at least); else the answering moment's words (all of them, or some and a
+    citation of it)."""
     said = str(action.get("answer", ""))
     if options:
         return read_choice(said, options) == read_choice(str(computed["answer"]), options)
-    assert finding.answer is not None
-    numbers = {str(int(finding.number))} if finding.query.form is Form.COUNT and finding.number else set()
-    if not numbers <= set(_NUMBER.findall(CITATION.sub(" ", said))):
-        return False
-    terms = query_terms(CITATION.sub(" ", said))
-    held = words.matches(finding.answer.text, terms)
-    cites = [t for t in cited_times(action) if finding.answer.start - 1.5 <= t <= finding.answer.end + 1.5]
-    return bool(terms) and (held == len(terms) or (held > 0 and bool(cites)))
+    answer, number, content = finding.answer, finding.number, CITATION.sub(" ", said)
+    assert answer is not None
+    if finding.query.form is Form.COUNT and number is not None:
+        return number in {float(n) for n in _NUMBER.findall(content)}
+    if finding.query.form is Form.BETWEEN and number is not None:
+        spoken = _duration_said(content)
+        return spoken is not None and abs(spoken - number) <= max(2.0, 0.05 * number)
+    terms = query_terms(content)
+    held = matches_words(answer.text, terms)
+    return bool(terms) and (held == len(terms) or (held > 0 and cites(action, answer)))
+
+def _duration_said(text: str) -> float | None:
+    """Seconds in "13 min 30 s", "13.5 minutes", "810 seconds" (None: no duration said)."""
+    parts = [(float(n), u) for n, u in _DURATION.findall(text)]
+    return sum(n * (3600 if u.startswith("h") else 60 if u.startswith("m") else 1) for n, u in parts) if parts else None
+
 
 def _number(text: str) -> float | None:
     found = _NUMBER.search(text)

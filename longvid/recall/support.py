@@ -10,7 +10,7 @@ from longvid.recall.citations import CITATION, seconds
 from longvid.recall.retrieve import Evidence, query_terms
 
 NOT_FOUND = "not found in the video"
-_NEAR_S = 1.5  # a cited time this close to an item's span counts as citing it
+NEAR_S = 1.5  # a cited time this close to an item's span counts as citing it
 
 
 def checkable(action: dict[str, Any]) -> bool:
@@ -58,13 +58,17 @@ def cited_times(action: dict[str, Any]) -> list[float]:
 def cited_rank(action: dict[str, Any], evidence: Sequence[Evidence]) -> int | None:
     """The best rank (0 = the top-scored item) among the evidence items the answer cites."""
     ranked = sorted(evidence, key=lambda e: -e.score)
-    ranks = [
-        rank
-        for time in cited_times(action)
-        for rank, item in enumerate(ranked)
-        if item.start - _NEAR_S <= time <= item.end + _NEAR_S
-    ]
-    return min(ranks) if ranks else None
+    times = cited_times(action)
+    return next((rank for rank, item in enumerate(ranked) if _near(times, item)), None)
+
+
+def cites(action: dict[str, Any], item: Evidence) -> bool:
+    """Whether the answer cites a time within ``item``'s span (or ``NEAR_S`` of it)."""
+    return _near(cited_times(action), item)
+
+
+def _near(times: list[float], item: Evidence) -> bool:
+    return any(item.start - NEAR_S <= time <= item.end + NEAR_S for time in times)
 
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 
 from longvid import words
 from longvid.memory.speakers import SpeakerMemory, has_speakers
@@ -52,8 +53,8 @@ _FORMS: list[tuple[Form, re.Pattern[str]]] = [
                             r"|\bhow many different (?P<x2>.+?)[?.!]*$|\bnumber of times (?P<x3>.+?)[?.!]*$"
                             r"|(?P<x4>.+?)(?:几次|多少次)"
                             r"|\bhow many (?P<x5>.+?) (?:are|were|is|was|get|got) (?:announced|mentioned|said|named|"
-                            r"shown|called|listed|heard|seen|displayed)\b", re.I)),
-    (Form.AFTER, re.compile(r"\b(?:right |just |immediately |shortly )?(?:after|following) (?P<x>.+?)[?.!]*$"
+                            r"called|listed)\b", re.I)),
+    (Form.AFTER, re.compile(r"\b(?:(?:right |just |immediately |shortly )?after|(?:right |just |immediately |directly )following) (?P<x>.+?)[?.!]*$"
                             r"|\bnext\b.*?\bafter (?P<x2>.+?)[?.!]*$|(?P<x3>.+?)之后", re.I)),
     (Form.BEFORE, re.compile(r"\b(?:right |just |immediately |shortly )?(?:before|prior to) (?P<x>.+?)[?.!]*$|(?P<x2>.+?)之前", re.I)),
     (Form.ORDER, re.compile(r"\b(?:the )?(?:first|last|earliest|latest|final) time (?P<x>.+?)[?.!]*$"
@@ -74,6 +75,7 @@ class Query:
 
 _OPTIONS = re.compile(r"^\s*(?:options|choices)\s*:", re.I | re.M)
 _ASKS_WHAT = re.compile(r"^\W*(?:what|which)\b|什么|哪", re.I)
+_ASKS_WHEN = re.compile(r"^\W*(?:what|which|when|at what time)\b|什么|哪|几点|何时", re.I)
 _LAST = re.compile(r"\b(?:last|later|latest|final)\b|最后", re.I)
 _REFERENT = re.compile(r"^(?:the )?ones? (?=to |of |with |from |in |at |that |who |which )", re.I)
 
@@ -84,13 +86,18 @@ def parse(question: str) -> Query | None:
     lines = _OPTIONS.split(question, maxsplit=1)[0].strip().splitlines()
     for line in lines:
         for form, pattern in _FORMS:
-            match = pattern.search(line.strip())
-            found = [v.strip(" ,") for v in match.groupdict().values() if v and v.strip(" ,")] if match else []
-            if found:
+            line = line.strip()
+            match = pattern.search(line)
+            groups = [g for g, v in (match.groupdict() if match else {}).items() if v and v.strip(" ,")]
+            if groups:
                 pair = form in (Form.BETWEEN, Form.EARLIER)
-                anchors = tuple(_REFERENT.sub("", a) for a in (found[:2] if pair else found[:1]))
-                direct = form not in (Form.AFTER, Form.BEFORE) or _ASKS_WHAT.search(line) is not None
-                return Query(form, anchors, _LAST.search(line) is not None, direct)
+                anchors = tuple(_REFERENT.sub("", match[g].strip(" ,")) for g in groups[: 2 if pair else 1])  # type: ignore[index]
+                rest = line  # "last" / "later" said of the moment asked for, not inside an anchor
+                for group in groups:
+                    rest = rest.replace(match[group], " ")  # type: ignore[index]
+                asks = {Form.AFTER: _ASKS_WHAT, Form.BEFORE: _ASKS_WHAT, Form.ORDER: _ASKS_WHEN}.get(form)
+                direct = asks is None or asks.search(line) is not None
+                return Query(form, anchors, _LAST.search(rest) is not None, direct)
     return None
 
 
@@ -121,21 +128,46 @@ SAME_MOMENT_S = 5.0
 """Items this close together are one moment (the same words said and shown on screen)."""
 
 
-def _terms(phrase: str, vocabulary: set[str]) -> list[str]:
-    """An anchor's terms, plurals as their singular; terms the memory never holds (words that
-    describe a moment's kind, such as "announcements") are left out."""
-    terms = [re.sub(r"'s$", "", t) for t in query_terms(phrase)]
-    terms = [t[:-1] if len(t) > 3 and t.endswith("s") and not t.endswith(("ss", "us", "is")) else t
-             for t in terms]  # fmt: skip
-    return [t for t in terms if any(t in word for word in vocabulary)]
+DESCRIBING = frozenset(
+    {"announcement", "announce", "mention", "moment", "time", "scene", "shot", "segment", "one",
+     "say", "said", "speak", "spoken", "appear", "appearance", "hear", "heard", "shown", "displayed"}
+)  # fmt: skip
+"""Words that describe a moment's kind ("the announcements of the boats to X"), not its content:
+left out of an anchor's terms."""
 
 
-def _vocabulary(everything: list[Evidence]) -> set[str]:
-    return set(query_terms(" ".join(m.text for m in everything)))
+def _singular(term: str) -> str:
+    if len(term) > 4 and term.endswith("es") and term[:-2].endswith(("x", "ch", "sh", "ss", "z")):
+        return term[:-2]
+    return term[:-1] if len(term) > 3 and term.endswith("s") and not term.endswith(("ss", "us", "is")) else term
+
+
+def _terms(phrase: str) -> list[str]:
+    """An anchor's terms, plurals as their singular, words that describe a moment's kind left out."""
+    terms = [_singular(re.sub(r"'s$", "", t)) for t in query_terms(phrase)]
+    return [t for t in terms if t not in DESCRIBING]
+
+
+@cache
+def _pattern(term: str) -> re.Pattern[str] | None:
+    """A whole word (and its plural) in spaced scripts; None for runs of unspaced characters,
+    which match inside any sentence."""
+    if words.NO_SPACE_CHAR.search(term):
+        return None
+    return re.compile(rf"(?<!\w){re.escape(term)}(?:s|es)?(?!\w)")
+
+
+def matches_words(text: str, terms: list[str]) -> int:
+    """How many of ``terms`` ``text`` holds as words ("art" is not in "start", "5" not in "15")."""
+    normalized = words.normalize(text)
+    return sum(
+        (term in normalized) if (pattern := _pattern(term)) is None else bool(pattern.search(normalized))
+        for term in terms
+    )
 
 
 def _holds(item: Evidence, terms: list[str]) -> bool:
-    return bool(terms) and words.matches(item.text, terms) == len(terms)
+    return bool(terms) and matches_words(item.text, terms) == len(terms)
 
 
 def _one_moment(items: list[Evidence]) -> bool:
@@ -145,12 +177,12 @@ def _one_moment(items: list[Evidence]) -> bool:
 def locate(memory: VideoMemory, embedder: Embedder, phrase: str,
            everything: list[Evidence]) -> tuple[Evidence | None, bool]:  # fmt: skip
     """The moment ``phrase`` names among ``everything`` (``moments(memory)``), and whether it was
-    found strictly: strictly, a moment holding every term of the phrase the memory holds (held by
-    one moment only; then most of them), best-ranked first; relaxed, the best-ranked one."""
+    found strictly: strictly, the one moment holding every term of the phrase (then most of them),
+    best-ranked first; relaxed, the best-ranked one."""
     ranked = [e for e in retrieve(memory, embedder, phrase, 5) if e.source != "visual"]
-    terms = _terms(phrase, _vocabulary(everything))
+    terms = _terms(phrase)
     order = {(e.start, e.text): n for n, e in enumerate(ranked)}
-    scored = [(words.matches(m.text, terms), m) for m in everything]
+    scored = [(matches_words(m.text, terms), m) for m in everything]
     best = max((n for n, _ in scored), default=0)
     if best:
         held = [m for n, m in scored if n == best]
@@ -164,7 +196,7 @@ def duration_text(seconds: float) -> str:
     whole = round(abs(seconds))
     minutes, secs = divmod(whole, 60)
     hours, minutes = divmod(minutes, 60)
-    parts = [f"{hours} h"] * bool(hours) + [f"{minutes} min"] * bool(minutes) + [f"{secs} s"]
+    parts = [f"{hours} h"] * bool(hours) + [f"{minutes} min"] * bool(minutes) + [f"{secs} s"] * bool(secs or whole < 60)
     return " ".join(parts)
 
 
@@ -241,7 +273,7 @@ def _neighbours(query: Query, anchor: Evidence, strict: bool, everything: list[E
 def _occurrences(query: Query, everything: list[Evidence]) -> Finding | None:
     """Every moment that mentions the anchor, in order: counted (one moment once, however many
     sources hold it), or its first and last."""
-    terms = _terms(query.anchors[0], _vocabulary(everything))
+    terms = _terms(query.anchors[0])
     hits = [m for m in everything if _holds(m, terms)]
     strict = bool(hits)
     for term in sorted(terms, key=len, reverse=True) if not hits else []:  # relaxed: one term
@@ -250,7 +282,10 @@ def _occurrences(query: Query, everything: list[Evidence]) -> Finding | None:
             break
     if not hits:
         return None
-    once = [m for n, m in enumerate(hits) if n == 0 or m.start - hits[n - 1].start > SAME_MOMENT_S]
+    once: list[Evidence] = []
+    for hit in hits:  # a moment said and shown at once counts once (not a chain of repeats)
+        if not once or hit.start - once[-1].start > SAME_MOMENT_S:
+            once.append(hit)
     listed = "; ".join(_line(m) for m in once[:MAX_LISTED])
     if query.form is Form.COUNT:
         text = f"{len(once)} moments mention {query.anchors[0]!r}: {listed}"
