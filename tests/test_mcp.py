@@ -71,6 +71,9 @@ def test_an_assistant_indexes_asks_and_looks(
         asked = await session.call_tool(
             "ask", {"video": str(video), "question": "When does the ferry leave?"}
         )
+        chose = await session.call_tool(
+            "ask", {"video": "harbour.mkv", "question": "When does the ferry leave?", "options": ["08:40", "07:15"]}
+        )
         found = await session.call_tool(
             "search", {"query": "Okafor engine", "video": "harbour.mkv"}
         )
@@ -80,7 +83,7 @@ def test_an_assistant_indexes_asks_and_looks(
         )
         refused = await session.call_tool("video_info", {"video": str(outside)})
         missing = await session.call_tool("ask", {"video": "nope.mp4", "question": "?"})
-        return {"names": names, "indexed": indexed, "asked": asked, "found": found, "listed": listed,
+        return {"names": names, "indexed": indexed, "asked": asked, "chose": chose, "found": found, "listed": listed,
                 "frames": frames, "refused": refused, "missing": missing}  # fmt: skip
 
     with serve(server) as url:
@@ -102,6 +105,9 @@ def test_an_assistant_indexes_asks_and_looks(
     assert json.loads(text_of(got["indexed"]))["status"] == "indexed" and progress
     answer = json.loads(text_of(got["asked"]))
     assert answer["answer"] == "At 07:15 [00:00:12–00:00:15]." and answer["found"] is True
+    chose = json.loads(text_of(got["chose"]))  # options through MCP: the same engine, lettered
+    assert chose["choice"] == "B" and chose["question"] == "When does the ferry leave?"
+    assert any("(A) 08:40\n(B) 07:15" in str(m["content"]) for r in server.requests for m in r["messages"])
     assert json.loads(got["found"].content[0].text)["start"] <= 25.0  # one text part per moment
     assert "harbour.mkv" in text_of(got["listed"])
     images = [part for part in got["frames"].content if part.type == "image"]
