@@ -164,6 +164,8 @@ def test_what_the_review_found_stays_fixed(memory) -> None:  # type: ignore[no-u
     assert not parse("Which comes first: the last song or the intro?").last  # type: ignore[union-attr]  # "last" in an anchor
     assert not parse("Who was in the room the last time the bell rang?").direct  # type: ignore[union-attr]
     assert parse("What do they do following the instructions on screen?") is None
+    assert not parse("What did the captain do right after the alarm?").direct  # type: ignore[union-attr]  # her own subject
+    assert not parse("警报之后船长做了什么").direct and parse("警报之后发生了什么？").direct  # type: ignore[union-attr]
     assert matches_words("the start of the party", ["art"]) == 0 and matches_words("gate 15", ["5"]) == 0
     assert matches_words("two boats left", ["boat"]) == 1
     missing = find(mem, embedder, "How many times does the captain mention garlic?")  # no such words

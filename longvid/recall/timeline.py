@@ -74,8 +74,10 @@ class Query:
 
 
 _OPTIONS = re.compile(r"^\s*(?:options|choices)\s*:", re.I | re.M)
-_ASKS_WHAT = re.compile(r"^\W*(?:what|which)\b|什么|哪", re.I)
-_ASKS_WHEN = re.compile(r"^\W*(?:what|which|when|at what time)\b|什么|哪|几点|何时", re.I)
+_ASKS_WHAT = re.compile(  # the moment itself ("what is said right after X"), not "what did she do after X"
+    r"^\W*(?:what|which(?: \w+)?)\s+(?:is|was|are|were|gets|got|happens|happened|comes|came|follows|"
+    r"followed|(?:do|did) we (?:see|hear))\b|(?:之后|之前)(?:说|发生|出现|播放|播|是|有)了?什么", re.I)
+_ASKS_WHEN = re.compile(rf"^\W*(?:when|at what time)\b|几点|何时|什么时候|{_ASKS_WHAT.pattern}", re.I)
 _LAST = re.compile(r"\b(?:last|later|latest|final)\b|最后", re.I)
 _REFERENT = re.compile(r"^(?:the )?ones? (?=to |of |with |from |in |at |that |who |which )", re.I)
 
