@@ -177,3 +177,13 @@ def test_what_the_review_found_stays_fixed(memory) -> None:  # type: ignore[no-u
         assert result.computed is computed, said
     with pytest.raises(InputError):
         with_options("Which one?", [str(n) for n in range(11)])
+
+
+def test_eval_records_say_which_answers_were_computed(memory) -> None:  # type: ignore[no-untyped-def]
+    from longvid.pipeline.ask import AskOptions as Options
+    from longvid.pipeline.evaluate import _answer
+
+    item = _item("How many green boats are announced in the whole video?", ["2", "3", "4"], 1)
+    chat = ScriptedChat([{"answer": "(A) two", "enough": True, "found": True}])
+    record = _answer(item, memory[0], memory[1], chat, None, Options(agent=True, max_steps=0))
+    assert record["computed"] and record["predicted"] == 1
