@@ -179,3 +179,20 @@ def matches(text: str, terms: Sequence[str]) -> int:
     """How many of ``terms`` (from ``terms``) occur in ``text`` (raw; normalized once)."""
     normalized = normalize(text)
     return sum(term in normalized for term in terms)
+
+
+def matches_whole(text: str, terms: Sequence[str]) -> int:
+    """``matches`` by whole words (a term or its plural) in spaced scripts: "art" is not in
+    "start", "5" not in "15"; runs of unspaced characters match inside any sentence."""
+    normalized = normalize(text)
+    return sum(
+        (term in normalized) if (pattern := _whole(term)) is None else bool(pattern.search(normalized))
+        for term in terms
+    )
+
+
+@cache
+def _whole(term: str) -> re.Pattern[str] | None:
+    if NO_SPACE_CHAR.search(term):
+        return None
+    return re.compile(rf"(?<!\w){re.escape(term)}(?:s|es)?(?!\w)")

@@ -158,7 +158,7 @@ def test_every_door_takes_options_cli_json_gives_the_choice(indexed) -> None:  #
 def test_what_the_review_found_stays_fixed(memory) -> None:  # type: ignore[no-untyped-def]
     from longvid.errors import InputError
     from longvid.recall.choices import with_options
-    from longvid.recall.timeline import matches_words
+    from longvid.words import matches_whole
 
     mem, embedder = memory
     assert not parse("Which comes first: the last song or the intro?").last  # type: ignore[union-attr]  # "last" in an anchor
@@ -166,8 +166,8 @@ def test_what_the_review_found_stays_fixed(memory) -> None:  # type: ignore[no-u
     assert parse("What do they do following the instructions on screen?") is None
     assert not parse("What did the captain do right after the alarm?").direct  # type: ignore[union-attr]  # her own subject
     assert not parse("警报之后船长做了什么").direct and parse("警报之后发生了什么？").direct  # type: ignore[union-attr]
-    assert matches_words("the start of the party", ["art"]) == 0 and matches_words("gate 15", ["5"]) == 0
-    assert matches_words("two boats left", ["boat"]) == 1
+    assert matches_whole("the start of the party", ["art"]) == 0 and matches_whole("gate 15", ["5"]) == 0
+    assert matches_whole("two boats left", ["boat"]) == 1
     missing = find(mem, embedder, "How many times does the captain mention garlic?")  # no such words
     assert missing is None or missing.answer is None
     for said, computed in (("2 minutes apart", False), ("120 seconds", False), ("10 minutes", True)):

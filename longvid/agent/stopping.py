@@ -75,7 +75,6 @@ def replaces(candidate: dict[str, Any], incumbent: dict[str, Any], evidence: Seq
     return new is not None and (old is None or new < old)
 
 
-
 def timeline_replaces(final: dict[str, Any], reply: dict[str, Any], finding: Finding,
                       options: Sequence[str] = ()) -> bool:  # fmt: skip
     """Whether the answer the timeline operation computed (``reply``, from

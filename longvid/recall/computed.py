@@ -13,11 +13,12 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from longvid import words
 from longvid.recall.choices import LETTERS, read_choice
 from longvid.recall.citations import CITATION
 from longvid.recall.retrieve import query_terms
 from longvid.recall.support import cites
-from longvid.recall.timeline import MAX_LISTED, Finding, Form, duration_text, matches_words
+from longvid.recall.timeline import MAX_LISTED, Finding, Form, duration_text
 from longvid.timeline import hms
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
@@ -65,7 +66,7 @@ def pick(finding: Finding, question: str, options: Sequence[str]) -> int | None:
     held = []
     for index, option in enumerate(options):
         terms = query_terms(option)
-        if terms and matches_words(finding.answer.text, terms) == len(terms):
+        if terms and words.matches_whole(finding.answer.text, terms) == len(terms):
             held.append((len(terms), index))
     held.sort(reverse=True)
     if not held or (len(held) > 1 and held[0][0] == held[1][0]):
@@ -89,8 +90,9 @@ def agrees(action: dict[str, Any], computed: dict[str, Any], finding: Finding,
         spoken = _duration_said(content)
         return spoken is not None and abs(spoken - number) <= max(2.0, 0.05 * number)
     terms = query_terms(content)
-    held = matches_words(answer.text, terms)
+    held = words.matches_whole(answer.text, terms)
     return bool(terms) and (held == len(terms) or (held > 0 and cites(action, answer)))
+
 
 def _duration_said(text: str) -> float | None:
     """Seconds in "13 min 30 s", "13.5 minutes", "810 seconds" (None: no duration said)."""
@@ -118,4 +120,3 @@ def _closest(seconds: float, question: str, options: Sequence[str]) -> int | Non
     if not distances or (len(distances) > 1 and distances[1][0] <= 1.5 * distances[0][0] + 1.0):
         return None
     return distances[0][1]
-

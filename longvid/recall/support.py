@@ -71,7 +71,6 @@ def _near(times: list[float], item: Evidence) -> bool:
     return any(item.start - NEAR_S <= time <= item.end + NEAR_S for time in times)
 
 
-
 def holders(action: dict[str, Any], evidence: Sequence[Evidence]) -> list[tuple[int, Evidence]]:
     """Where an answer's words come from: the evidence items (with their rank, 0 = the top-scored)
     that hold at least half of its terms, those holding the most first, then by rank."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache
 
 from longvid import words
 from longvid.memory.speakers import SpeakerMemory, has_speakers
@@ -86,9 +85,8 @@ def parse(question: str) -> Query | None:
     """The question's time form and anchors, or None when it asks no relation in time. Only the
     question is read, line by line: lettered options after an ``Options:`` line are not."""
     lines = _OPTIONS.split(question, maxsplit=1)[0].strip().splitlines()
-    for line in lines:
+    for line in (raw.strip() for raw in lines):
         for form, pattern in _FORMS:
-            line = line.strip()
             match = pattern.search(line)
             groups = [g for g, v in (match.groupdict() if match else {}).items() if v and v.strip(" ,")]
             if groups:
@@ -150,26 +148,8 @@ def _terms(phrase: str) -> list[str]:
     return [t for t in terms if t not in DESCRIBING]
 
 
-@cache
-def _pattern(term: str) -> re.Pattern[str] | None:
-    """A whole word (and its plural) in spaced scripts; None for runs of unspaced characters,
-    which match inside any sentence."""
-    if words.NO_SPACE_CHAR.search(term):
-        return None
-    return re.compile(rf"(?<!\w){re.escape(term)}(?:s|es)?(?!\w)")
-
-
-def matches_words(text: str, terms: list[str]) -> int:
-    """How many of ``terms`` ``text`` holds as words ("art" is not in "start", "5" not in "15")."""
-    normalized = words.normalize(text)
-    return sum(
-        (term in normalized) if (pattern := _pattern(term)) is None else bool(pattern.search(normalized))
-        for term in terms
-    )
-
-
 def _holds(item: Evidence, terms: list[str]) -> bool:
-    return bool(terms) and matches_words(item.text, terms) == len(terms)
+    return bool(terms) and words.matches_whole(item.text, terms) == len(terms)
 
 
 def _one_moment(items: list[Evidence]) -> bool:
@@ -184,7 +164,7 @@ def locate(memory: VideoMemory, embedder: Embedder, phrase: str,
     ranked = [e for e in retrieve(memory, embedder, phrase, 5) if e.source != "visual"]
     terms = _terms(phrase)
     order = {(e.start, e.text): n for n, e in enumerate(ranked)}
-    scored = [(matches_words(m.text, terms), m) for m in everything]
+    scored = [(words.matches_whole(m.text, terms), m) for m in everything]
     best = max((n for n, _ in scored), default=0)
     if best:
         held = [m for n, m in scored if n == best]
